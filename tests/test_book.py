@@ -1,0 +1,45 @@
+"""The book builds with -W -n --keep-going (any warning or failing cell fails it)."""
+
+import html
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+HTML = ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    jb = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        reports = "\n".join(p.read_text()[-3000:] for p in (HTML / "reports").glob("**/*.log"))
+        pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
+                    f"{proc.stderr[-4000:]}\n{reports}", pytrace=False)
+    return HTML
+
+
+def page_text(path: Path) -> str:
+    text = html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
+    return text.replace("\u2212", "-")
+
+
+@pytest.mark.book
+def test_book_builds_and_every_toc_page_exists(built_book):
+    for name in ["index.html", "intro.html", "notation.html",
+                 "chapters/01_computational_graphs.html"]:
+        assert (built_book / name).exists(), name
+
+
+@pytest.mark.book
+def test_chapter_1_page_shows_every_number_of_the_seed_examples(built_book):
+    text = page_text(built_book / "chapters" / "01_computational_graphs.html")
+    # f = (x+y)z at x=-2, y=5, z=-4; the sigmoid neuron at w=(2,-3,-3), x=(-1,-2)
+    for number in ["-12.0", "3.0", "-4.0", "0.37", "1.37", "0.73", "-0.53", "-0.20", "0.20",
+                   "0.39", "-0.39", "-0.59", "1.00", "0.731059", "0.196612"]:
+        assert re.search(r"(?<![\d.])" + re.escape(number), text), f"{number} not on the page"

@@ -1,0 +1,74 @@
+"""Notebook hygiene: outputs stored, no errors, widgets tagged, the Colab cell up to date."""
+
+import json
+import re
+import sys
+
+import pytest
+from conftest import CHAPTERS, ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+from sync_repo_url import MARK, install_line, repo_url  # noqa: E402
+
+IDS = [p.stem for p in CHAPTERS]
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+def test_there_are_chapters():
+    assert CHAPTERS, "no chapters/*.ipynb found"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_every_code_cell_has_stored_outputs_and_none_is_an_error(path):
+    for i, cell in enumerate(code_cells(load(path))):
+        src = "".join(cell["source"])
+        assert cell.get("execution_count") is not None, f"cell {i} was never executed: {src[:60]!r}"
+        assert not any(o["output_type"] == "error" for o in cell["outputs"]), f"cell {i} stored an error"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_first_cell_installs_the_library_from_the_configured_repository(path):
+    first = code_cells(load(path))[0]
+    src = "".join(first["source"])
+    assert src.startswith(MARK), f"{path.name}: the first code cell must be the Colab install cell"
+    assert install_line(repo_url()) in src, (
+        f"{path.name}: the install cell does not use repository.url from _config.yml;"
+        " run `make sync-url`"
+    )
+    assert "remove-cell" in first["metadata"].get("tags", [])
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_widget_cells_are_ignored_by_nbval_and_keep_their_default_view(path):
+    nb = load(path)
+    for i, cell in enumerate(code_cells(nb)):
+        views = [o for o in cell["outputs"]
+                 if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+        if views or re.search(r"\binteract(ive)?\(", "".join(cell["source"])):
+            assert "nbval-ignore-output" in cell["metadata"].get("tags", []), (
+                f"{path.name} cell {i}: widget cells must be tagged nbval-ignore-output")
+            assert views, f"{path.name} cell {i}: widget cell has no stored view"
+    if any("widget-view" in json.dumps(c["outputs"]) for c in code_cells(nb)):
+        state = nb["metadata"].get("widgets", {}).get(
+            "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+        assert state, f"{path.name}: widget views are stored but the widget state is not"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_notebooks_set_no_global_random_state(path):
+    src = "\n".join("".join(c["source"]) for c in code_cells(load(path)))
+    assert not re.search(r"np\.random\.(seed|rand|randn|normal|uniform)\(", src), (
+        f"{path.name}: use np.random.default_rng(seed), not the global random state")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_chapter_is_in_the_table_of_contents(path):
+    toc = (ROOT / "_toc.yml").read_text()
+    assert f"chapters/{path.stem}" in toc, f"{path.name} is not listed in _toc.yml"

@@ -1,0 +1,65 @@
+"""Sigmoid and softmax, numerically stable, with their derivatives.
+
+    sigma(z) = 1 / (1 + e^-z)                 sigma'(z) = sigma(z) (1 - sigma(z))
+    softmax(z)_m = e^{z_m} / sum_j e^{z_j}    d softmax_m / d z_j = a_m (delta_mj - a_j)
+
+Derived in: chapters/01_computational_graphs.ipynb (sigmoid),
+            chapters/04_network_by_hand.ipynb (softmax Jacobian and its vector-Jacobian product)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_float_array
+
+__all__ = ["sigmoid", "sigmoid_backward", "softmax", "softmax_jacobian", "softmax_vjp"]
+
+
+def sigmoid(z) -> np.ndarray:
+    """sigma(z) = 1 / (1 + exp(-z)), element-wise; any shape; never overflows."""
+    z = as_float_array(z, "z")
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])  # z < 0 here, so exp(z) < 1: no overflow
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def sigmoid_backward(dout, a) -> np.ndarray:
+    """dz = dout * a (1 - a), where a = sigmoid(z) is the saved forward output."""
+    a = as_float_array(a, "a")
+    dout = as_float_array(dout, "dout")
+    if dout.shape != a.shape:
+        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
+    return dout * a * (1.0 - a)
+
+
+def softmax(z, axis: int = 0) -> np.ndarray:
+    """a = exp(z - max z) / sum exp(z - max z) along ``axis``.
+
+    axis=0 (default) treats each column as one example (column convention z = Wx + b);
+    use axis=-1 for rows. Subtracting the max changes nothing mathematically and keeps exp <= 1.
+    """
+    z = as_float_array(z, "z", ndim=(1, 2, 3))
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_jacobian(a) -> np.ndarray:
+    """J[m, j] = d a_m / d z_j = a_m (delta_mj - a_j) = diag(a) - a a^T, for one vector a (K,)."""
+    a = as_float_array(a, "a", ndim=1)
+    return np.diag(a) - np.outer(a, a)
+
+
+def softmax_vjp(dout, a, axis: int = 0) -> np.ndarray:
+    """dz = J^T dout = a * (dout - sum(a * dout)) along ``axis``, without building J.
+
+    a is the softmax output (saved from the forward pass); dout has its shape.
+    """
+    a = as_float_array(a, "a", ndim=(1, 2, 3))
+    dout = as_float_array(dout, "dout")
+    if dout.shape != a.shape:
+        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
+    return a * (dout - np.sum(a * dout, axis=axis, keepdims=True))

@@ -1,0 +1,144 @@
+"""Two-layer network  a1 = sigmoid(W1 a0 + b1),  a2 = softmax(W2 a1 + b2),  L = 1/2 sum (a2 - y)^2.
+
+Column convention, as in the notes: w^l_jk connects neuron k of layer l-1 to neuron j of
+layer l, so W1 has shape (H, D) and W2 has shape (K, H); an input is a vector (D,) or a batch
+of N columns (D, N). For a batch the loss is the mean over examples of the per-example loss.
+
+Backward, with delta^l = dL/dz^l:
+    delta2 = J_softmax^T (a2 - y)            dW2 = delta2 a1^T    db2 = delta2
+    delta1 = a1 (1 - a1) * (W2^T delta2)     dW1 = delta1 a0^T    db1 = delta1
+(summed over the batch columns for the parameter gradients).
+
+Derived in: chapters/04_network_by_hand.ipynb
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_float_array, check_shape
+from .activations import sigmoid, softmax, softmax_vjp
+from .losses import squared_error
+
+__all__ = ["PARAM_NAMES", "example", "forward", "loss", "backward", "gradients",
+           "sgd_step", "train"]
+
+PARAM_NAMES = ("W1", "b1", "W2", "b2")
+
+
+def example() -> dict:
+    """The worked example of the notes: {"x": a0 (3,), "y": (2,), "params": {W1, b1, W2, b2}}."""
+    params = {
+        "W1": np.array([[0.2, -0.3, 0.5],
+                        [0.7, 0.1, -0.2],
+                        [-0.5, 0.4, 0.3],
+                        [0.1, -0.4, 0.2]]),
+        "b1": np.array([0.1, -0.2, 0.05, 0.0]),
+        "W2": np.array([[0.3, -0.6, 0.2, 0.1],
+                        [-0.2, 0.1, 0.4, -0.5]]),
+        "b2": np.array([0.05, -0.1]),
+    }
+    return {"x": np.array([1.0, 0.5, -1.0]), "y": np.array([1.0, 0.0]), "params": params}
+
+
+def _params(params) -> dict:
+    if not isinstance(params, dict) or set(PARAM_NAMES) - set(params):
+        raise ValueError(f"params must be a dict with keys {PARAM_NAMES}")
+    p = {k: as_float_array(params[k], k) for k in PARAM_NAMES}
+    check_shape("W1", p["W1"], (None, None), "(H, D): row j holds the weights into neuron j")
+    H, D = p["W1"].shape
+    check_shape("b1", p["b1"], (H,))
+    check_shape("W2", p["W2"], (None, H), "(K, H)")
+    check_shape("b2", p["b2"], (p["W2"].shape[0],))
+    return p
+
+
+def _col(b, x):
+    """Bias as a column when x is a batch of columns."""
+    return b if x.ndim == 1 else b[:, None]
+
+
+def forward(x, params) -> dict:
+    """Forward pass; returns the cache {a0, z1, a1, z2, a2, params} that backward needs.
+
+    x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (K,) or (K, N).
+    """
+    p = _params(params)
+    a0 = as_float_array(x, "x", ndim=(1, 2))
+    check_shape("x", a0, (p["W1"].shape[1],) + a0.shape[1:], "one input per column")
+    z1 = p["W1"] @ a0 + _col(p["b1"], a0)
+    a1 = sigmoid(z1)
+    z2 = p["W2"] @ a1 + _col(p["b2"], a1)
+    a2 = softmax(z2, axis=0)
+    return {"a0": a0, "z1": z1, "a1": a1, "z2": z2, "a2": a2, "params": p}
+
+
+def _batch(a0) -> int:
+    return 1 if a0.ndim == 1 else a0.shape[1]
+
+
+def loss(cache, y) -> float:
+    """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2."""
+    return squared_error(cache["a2"], y) / _batch(cache["a0"])
+
+
+def backward(cache, y) -> dict:
+    """Every error signal and gradient, each shaped like its variable.
+
+    Keys: loss, dL_da2, delta2 (= dL/dz2), dW2, db2, dL_da1 (= W2^T delta2),
+    dsigma1 (= a1 (1 - a1)), delta1 (= dL/dz1), dW1, db1, dL_da0 (= W1^T delta1).
+    """
+    a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
+    y = as_float_array(y, "y")
+    check_shape("y", y, a2.shape, "the target has the shape of the softmax output")
+    n = _batch(a0)
+    dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
+    delta2 = softmax_vjp(dL_da2, a2, axis=0)  # sum_m dL/da2_m * a2_m (delta_mj - a2_j)
+    dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
+    dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)
+    delta1 = dsigma1 * dL_da1
+    grads = {
+        "loss": loss(cache, y),
+        "dL_da2": dL_da2, "delta2": delta2,
+        "dW2": _outer(delta2, a1), "db2": _sum_cols(delta2),
+        "dL_da1": dL_da1, "dsigma1": dsigma1, "delta1": delta1,
+        "dW1": _outer(delta1, a0), "db1": _sum_cols(delta1),
+        "dL_da0": p["W1"].T @ delta1,
+    }
+    return grads
+
+
+def _outer(delta, a_prev):
+    # dL/dw_jk = delta_j a_prev_k, summed over the batch columns
+    return np.outer(delta, a_prev) if delta.ndim == 1 else delta @ a_prev.T
+
+
+def _sum_cols(delta):
+    return delta if delta.ndim == 1 else delta.sum(axis=1)
+
+
+def gradients(x, y, params) -> dict:
+    """{W1, b1, W2, b2}: dL/d(parameter), each with the parameter's shape."""
+    g = backward(forward(x, params), y)
+    return {k: g["d" + k] for k in PARAM_NAMES}
+
+
+def sgd_step(params, grads, lr: float) -> dict:
+    """A new params dict  p <- p - lr * dL/dp  (params and grads keyed W1, b1, W2, b2)."""
+    p = _params(params)
+    return {k: p[k] - float(lr) * np.asarray(grads[k], dtype=np.float64) for k in PARAM_NAMES}
+
+
+def train(x, y, params, lr: float, steps: int):
+    """Full-batch gradient descent; returns (params after `steps` steps, losses (steps + 1,)).
+
+    losses[t] is the loss before step t; losses[-1] is the loss of the returned params.
+    """
+    p = _params(params)
+    losses = np.empty(int(steps) + 1)
+    for t in range(int(steps)):
+        g = backward(forward(x, p), y)
+        losses[t] = g["loss"]
+        p = sgd_step(p, {k: g["d" + k] for k in PARAM_NAMES}, lr)
+    losses[-1] = loss(forward(x, p), y)
+    return p, losses

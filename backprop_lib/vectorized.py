@@ -68,7 +68,7 @@ def relu_vjp(dout, x):
     x = as_float_array(x, "x", ndim=1)
     dout = as_float_array(dout, "dout")
     check_shape("dout", dout, x.shape, "dout has the shape of y = max(0, x)")
-    return dout * (x > 0)
+    return np.where(x > 0, dout, 0.0)  # not dout * (x > 0), which gives -0.0 for negative dout
 
 
 def _measure(fn, repeat):

@@ -1,0 +1,108 @@
+"""Draw a small fully connected network  a0 -> a1 = sigma(W1 a0 + b1) -> z2 -> a2 = softmax(z2) -> L.
+
+Matplotlib only. Nodes and edges have names taken from the math (indices 0-based in code,
+shown 1-based in the labels):
+
+    nodes  ("a0", k)  ("a1", j)  ("z2", j)  ("a2", m)  ("L",)
+    edges  ("W1", j, k): a0_k -> a1_j     ("W2", j, k): a1_k -> z2_j
+           ("S", m, j):  z2_j -> a2_m     ("L", m):     a2_m -> L
+
+Derived in: chapters/04_network_by_hand.ipynb
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["network_layout", "network_edges", "draw_network"]
+
+HIGHLIGHT = "#f0a400"
+POSITIVE, NEGATIVE = "#1f5fbf", "#c4161c"  # edge_values: blue > 0, red < 0
+_X = {"a0": 0.0, "a1": 2.2, "z2": 4.4, "a2": 5.7, "L": 6.9}
+_TEX = {"a0": "a^0_{%d}", "a1": "a^1_{%d}", "z2": "z^2_{%d}", "a2": "a^2_{%d}"}
+
+
+def network_layout(sizes=(3, 4, 2)) -> dict:
+    """{node: (x, y)} for a (D, H, K) network; each column is centred on y = 0."""
+    D, H, K = sizes
+    pos = {}
+    for layer, n in (("a0", D), ("a1", H), ("z2", K), ("a2", K)):
+        for i in range(n):
+            pos[(layer, i)] = (_X[layer], (n - 1) / 2 - i)
+    pos[("L",)] = (_X["L"], 0.0)
+    return pos
+
+
+def network_edges(sizes=(3, 4, 2)) -> dict:
+    """{edge: (from node, to node)} for every edge of the drawing."""
+    D, H, K = sizes
+    edges = {}
+    edges.update({("W1", j, k): (("a0", k), ("a1", j)) for j in range(H) for k in range(D)})
+    edges.update({("W2", j, k): (("a1", k), ("z2", j)) for j in range(K) for k in range(H)})
+    edges.update({("S", m, j): (("z2", j), ("a2", m)) for m in range(K) for j in range(K)})
+    edges.update({("L", m): (("a2", m), ("L",)) for m in range(K)})
+    return edges
+
+
+def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highlight=(),
+                 highlight_color: str = HIGHLIGHT, node_text=None, edge_text=None,
+                 edge_values=None):
+    """Draw the network; return the Axes.
+
+    highlight   : edges and/or nodes to draw thick in ``highlight_color``.
+    node_text   : {node: str} written beside a node (values, deltas).
+    edge_text   : {edge: str} written on an edge (weights, gradients).
+    edge_values : {"W1": (H, D), "W2": (K, H)} arrays; edge width ~ |value| (largest = 5 pt),
+                  colour by sign (blue positive, red negative). Gradients look good here.
+    """
+    pos, edges = network_layout(sizes), network_edges(sizes)
+    highlight, node_text, edge_text = set(highlight), node_text or {}, edge_text or {}
+    unknown = [h for h in highlight | set(node_text) | set(edge_text)
+               if h not in pos and h not in edges]
+    if unknown:
+        raise ValueError(f"unknown node or edge names {unknown}; see network_edges(sizes)")
+    if ax is None:
+        height = 1.1 * max(sizes) + 0.6
+        _, ax = plt.subplots(figsize=(10, height), facecolor="white")
+    scale = max((float(np.max(np.abs(v))) for v in (edge_values or {}).values()), default=0.0)
+
+    for name, (a, b) in edges.items():
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        color, width, alpha = "0.6", 0.8, 0.9
+        if edge_values and name[0] in edge_values and scale > 0:
+            v = float(np.asarray(edge_values[name[0]])[name[1], name[2]])
+            color, width = (POSITIVE if v > 0 else NEGATIVE), 0.3 + 4.7 * abs(v) / scale
+        if name in highlight:
+            color, width, alpha = highlight_color, 3.5, 1.0
+        ax.plot([x0, x1], [y0, y1], color=color, lw=width, alpha=alpha,
+                zorder=3 if name in highlight else 1, solid_capstyle="round")
+        if name in edge_text:
+            t = 0.3 if name[0] == "W1" else 0.35
+            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), edge_text[name], fontsize=8,
+                    ha="center", va="center", zorder=5,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+
+    for node, (x, y) in pos.items():
+        on = node in highlight
+        ax.add_patch(plt.Circle((x, y), 0.2, fc="#fff4d6" if on else "white",
+                                ec=highlight_color if on else "black", lw=2.5 if on else 1.2,
+                                zorder=4))
+        label = "$L$" if node[0] == "L" else "$" + _TEX[node[0]] % (node[1] + 1) + "$"
+        ax.text(x, y, label, ha="center", va="center", fontsize=11, zorder=6)
+        if node in node_text:
+            ax.text(x, y - 0.27, node_text[node], ha="center", va="top", fontsize=8, zorder=6,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+
+    top = (max(sizes) - 1) / 2
+    for layer, text in (("a0", "input"), ("a1", "hidden (sigmoid)"), ("z2", "logits"),
+                        ("a2", "softmax"), ("L", "loss")):
+        x = _X[layer]
+        ax.text(x, top + 0.4, text, ha="center", va="bottom", fontsize=9, color="0.3")
+    ax.set_xlim(-0.6, 7.4)
+    ax.set_ylim(-top - 0.75, top + 0.8)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -301,7 +301,7 @@ def format_graph(root: Tensor) -> str:
     def walk(node, prefix: str, last: bool, top: bool, name: str = ""):
         branch = "" if top else ("└─ " if last else "├─ ")
         if node is None:
-            lines.append(prefix + branch + f"{name or 'input'} (no grad)")
+            lines.append(prefix + branch + f"{name or 'tensor'} (no grad)")
             return
         label = repr(node)[1:-1] + (" (shared)" if id(node) in seen else _saved_shapes(node))
         lines.append(prefix + branch + label)

@@ -126,7 +126,12 @@ def gradients(x, y, params) -> dict:
 def sgd_step(params, grads, lr: float) -> dict:
     """A new params dict  p <- p - lr * dL/dp  (params and grads keyed W1, b1, W2, b2)."""
     p = _params(params)
-    return {k: p[k] - float(lr) * np.asarray(grads[k], dtype=np.float64) for k in PARAM_NAMES}
+    new = {}
+    for k in PARAM_NAMES:
+        g = as_float_array(grads[k], f"grads[{k!r}]", finite=False)
+        check_shape(f"grads[{k!r}]", g, p[k].shape, f"the shape of {k}")
+        new[k] = p[k] - float(lr) * g
+    return new
 
 
 def train(x, y, params, lr: float, steps: int):

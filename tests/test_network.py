@@ -243,3 +243,10 @@ def test_every_number_of_the_notes_appears_in_the_chapters_stored_outputs():
     missing = [s for s in SEED_NUMBERS
                if not matches(float(s), len(s.split(".")[1]), computed)]
     assert not missing, f"{NOTEBOOK.name} never prints these numbers of the notes: {missing}"
+
+
+def test_sgd_step_checks_gradient_shapes():
+    p = nw.example()["params"]
+    grads = {k: np.zeros_like(v) for k, v in p.items()}
+    with pytest.raises(ValueError, match=r"grads\['W2'\] must have shape \(2, 4\), got \(4, 2\)"):
+        nw.sgd_step(p, {**grads, "W2": grads["W2"].T}, 0.1)

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from torch_oracle import check_op, from_autograd, from_engine  # noqa: E402
 
-from backprop_lib import linear, network  # noqa: E402
+from backprop_lib import linear, network, vectorized  # noqa: E402
 from backprop_lib.activations import sigmoid, sigmoid_backward, softmax, softmax_vjp  # noqa: E402
 from backprop_lib.autograd import Tensor  # noqa: E402
 from backprop_lib.functions import (  # noqa: E402
@@ -82,6 +82,19 @@ def test_squared_error(shape, rng):
     check_op(rng, [shape, shape], lambda p, t: 0.5 * ((p - t) ** 2).sum(),
              lambda dout, p, t: (squared_error(p, t), [squared_error_backward(p, t, dout), None]),
              grad=[True, False])
+
+
+# -- chapter 2: ||W x||^2 and the ReLU vector-Jacobian product ---------------------------------------
+def test_wx_norm_sq(rng):
+    def ours(dout, W, x):
+        f, cache = vectorized.wx_norm_sq(W, x)
+        return f, vectorized.wx_norm_sq_backward(dout, cache)
+
+    check_op(rng, [(3, 4), (4,)], lambda W, x: ((W @ x) ** 2).sum(), ours)
+
+
+def test_relu_vjp(rng):
+    check_op(rng, [(7,)], torch.relu, lambda dout, x: (np.maximum(x, 0), [vectorized.relu_vjp(dout, x)]))
 
 
 # -- linear layer (chapter 3), both conventions ------------------------------------------------------

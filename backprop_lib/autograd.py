@@ -15,12 +15,23 @@ Derived in: chapters/05_autograd.ipynb
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._validate import as_float_array
 
-__all__ = ["Tensor", "Function", "Context", "AccumulateGrad", "BackwardNode",
+__all__ = ["Tensor", "Function", "Context", "AccumulateGrad", "BackwardNode", "Visit",
            "graph_order", "format_graph"]
+
+
+class Visit(NamedTuple):
+    """One step of a backward pass: the node, the summed upstream gradient it received, and
+    the gradients it sent to its inputs (None where nothing was sent)."""
+
+    node: object
+    grad_output: np.ndarray
+    input_grads: tuple
 
 
 class Context:
@@ -167,7 +178,7 @@ class Tensor:
 
         grad_output : dL/d(self), shape of self; omitted only for a one-element self (then 1).
         retain_graph: keep the saved values so that backward can run through the graph again.
-        trace       : a list that receives (node name, grad_output, input grads) per node visited.
+        trace       : a list that receives a Visit(node, grad_output, input_grads) per node run.
         """
         start = self.node()
         if start is None:
@@ -189,7 +200,7 @@ class Tensor:
                 continue
             grads = node.apply(g)
             if trace is not None:
-                trace.append((node.name(), g, grads))
+                trace.append(Visit(node, g, grads))
             for nxt, gi in zip(node.next_functions, grads, strict=False):
                 if nxt is not None and gi is not None:
                     # a node reached along two paths receives the sum: multivariable chain rule
@@ -287,12 +298,22 @@ def _saved_shapes(node) -> str:
     return f"   saved: {shapes}"
 
 
-def format_graph(root: Tensor) -> str:
+def _received(g) -> str:
+    g = np.asarray(g)
+    if g.size > 4:
+        return f"   receives an array of shape {g.shape}"
+    return "   receives " + np.array2string(g.ravel(), separator=", ",
+                                            formatter={"float_kind": lambda v: f"{v:.4g}"})
+
+
+def format_graph(root: Tensor, trace: list | None = None) -> str:
     """The recorded graph as an indented tree from ``root.grad_fn`` down to the leaves.
 
     Each line names a node and the shapes it saved for backward; ``(no grad)`` marks an input
     that needs no gradient (backward skips it); a node reached a second time says ``(shared)``.
+    With the ``trace`` of a backward pass, each node shows the gradient it received instead.
     """
+    received = {id(v.node): v.grad_output for v in trace or ()}
     start = root.node()
     if start is None:
         return "(no graph: the tensor does not require grad)"
@@ -303,7 +324,8 @@ def format_graph(root: Tensor) -> str:
         if node is None:
             lines.append(prefix + branch + f"{name or 'tensor'} (no grad)")
             return
-        label = repr(node)[1:-1] + (" (shared)" if id(node) in seen else _saved_shapes(node))
+        note = _received(received[id(node)]) if id(node) in received else _saved_shapes(node)
+        label = repr(node)[1:-1] + (" (shared)" if id(node) in seen else note)
         lines.append(prefix + branch + label)
         if id(node) in seen:
             return

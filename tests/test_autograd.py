@@ -105,10 +105,10 @@ def test_backward_visits_nodes_in_reverse_topological_order():
     loss = SquaredError.apply(net(Tensor(ex["x"][None, :])), ex["y"][None, :])
     trace = []
     loss.backward(trace=trace)
-    visited = [name for name, _, _ in trace if name != "AccumulateGrad"]
+    visited = [v.node.name() for v in trace if v.node.name() != "AccumulateGrad"]
     assert visited == ["SquaredErrorBackward", "SoftmaxBackward", "LinearBackward",
                        "SigmoidBackward", "LinearBackward"]
-    assert [n.name() for n in reversed(graph_order(loss.grad_fn))] == [n for n, _, _ in trace]
+    assert list(reversed(graph_order(loss.grad_fn))) == [v.node for v in trace]
 
 
 def test_gradients_accumulate_in_leaves_and_zero_grad_resets_them(rng):
@@ -140,11 +140,14 @@ def test_add_node_hands_the_same_gradient_to_both_branches():
     loss = L1 + L2
     trace = []
     loss.backward(trace=trace)
-    name, g, grads = trace[0]
-    assert name == "AddBackward" and float(g) == 1.0
+    node, g, grads = trace[0]
+    assert node.name() == "AddBackward" and float(g) == 1.0
     assert [float(x) for x in grads] == [1.0, 1.0]
     assert float(L1.grad) == float(L2.grad) == 1.0
     np.testing.assert_allclose(a2.grad, [[0.6 - 1.0, 0.4]])
+    text = format_graph(loss, trace)
+    assert text.splitlines()[0] == "AddBackward   receives [1]"
+    assert "AccumulateGrad   receives [-0.4, 0.4]" in text
 
 
 def test_retain_graph_allows_a_second_backward_and_default_frees_it(rng):

@@ -128,6 +128,14 @@ class Tensor:
         self.name = name
         self._node: AccumulateGrad | None = None
 
+    @classmethod
+    def _result(cls, data, requires_grad: bool) -> Tensor:
+        """Wrap a Function's output as is (no copy; inf/NaN allowed, as in torch)."""
+        out = cls.__new__(cls)
+        out.data = np.asarray(data, dtype=np.float64)
+        out.requires_grad, out.grad, out.grad_fn, out.name, out._node = requires_grad, None, None, "", None
+        return out
+
     # -- attributes, as in torch --------------------------------------------------------------
     @property
     def is_leaf(self) -> bool:
@@ -264,9 +272,7 @@ class Function:
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
         ctx = Context(needs)
         raw = [a.data if isinstance(a, Tensor) else a for a in inputs]
-        out = Tensor.__new__(Tensor)
-        out.data = np.asarray(cls.forward(ctx, *raw), dtype=np.float64)
-        out.requires_grad, out.grad, out.grad_fn, out.name, out._node = any(needs), None, None, "", None
+        out = Tensor._result(cls.forward(ctx, *raw), requires_grad=any(needs))
         if any(needs):
             edges = tuple(a.node() if isinstance(a, Tensor) else None for a in inputs)
             shapes = tuple(np.shape(r) for r in raw)

@@ -30,13 +30,18 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-book: $(STAMP)
+# MathJax, require.js and the ipywidgets HTML manager, from the npm registry (no CDN at view time).
+ASSETS := _vendor/.versions
+$(ASSETS): tools/fetch_assets.py | $(STAMP)
+	$(BIN)/python tools/fetch_assets.py
+
+book: $(STAMP) $(ASSETS)
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
 	@echo
 	@echo "Built. Open file://$(CURDIR)/_build/html/index.html"
 	@echo "(or serve it: $(BIN)/python -m http.server -d _build/html 8000)"
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS)
 	$(BIN)/ruff check backprop_lib tests tools
 	$(BIN)/python -m pytest
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -28,3 +30,25 @@ def require(module: str, why: str):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261123)
+
+
+HTML = ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """Build the book once per session (or use BACKPROP_PREBUILT_HTML, for iterating on site tests)."""
+    prebuilt = os.environ.get("BACKPROP_PREBUILT_HTML")
+    if prebuilt:
+        return Path(prebuilt)
+    subprocess.run([sys.executable, str(ROOT / "tools" / "fetch_assets.py")], check=True)
+    jb = Path(sys.executable).parent / "jupyter-book"
+    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        reports = "\n".join(p.read_text()[-3000:] for p in (HTML / "reports").glob("**/*.log"))
+        pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
+                    f"{proc.stderr[-4000:]}\n{reports}", pytrace=False)
+    return HTML
+
+

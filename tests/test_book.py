@@ -2,26 +2,9 @@
 
 import html
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
-
-HTML = ROOT / "_build" / "html"
-
-
-@pytest.fixture(scope="session")
-def built_book():
-    jb = Path(sys.executable).parent / "jupyter-book"
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        reports = "\n".join(p.read_text()[-3000:] for p in (HTML / "reports").glob("**/*.log"))
-        pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
-                    f"{proc.stderr[-4000:]}\n{reports}", pytrace=False)
-    return HTML
 
 
 def page_text(path: Path) -> str:

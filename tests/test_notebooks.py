@@ -72,3 +72,14 @@ def test_notebooks_set_no_global_random_state(path):
 def test_chapter_is_in_the_table_of_contents(path):
     toc = (ROOT / "_toc.yml").read_text()
     assert f"chapters/{path.stem}" in toc, f"{path.name} is not listed in _toc.yml"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_every_figure_has_alt_text(path):
+    from figure_alt import figure_cells
+
+    for i, cell in figure_cells(load(path)):
+        alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+        assert len(alt) > 20, (
+            f"{path.name} cell {i} draws a figure without alt text: describe it in "
+            "tools/figure_alt.py and run `python tools/figure_alt.py`")

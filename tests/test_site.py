@@ -1,0 +1,275 @@
+"""The website in a real browser: Debian's chromium driven by Playwright, the site served on 127.0.0.1.
+
+Per page: HTTP 200, no failed or 4xx request, no request to another host, no console error,
+math rendered by MathJax, every image loaded, figures opaque (legible in dark mode), launch
+buttons on chapter pages, widgets showing their embedded state with a hint that they are live
+elsewhere. Full-page screenshots (light and dark) go to _build/screenshots/ for review.
+
+Locally the tests skip (with the reason) when chromium or playwright is missing; in CI
+(CI=true, see .ci/run) they are mandatory.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import re
+import shutil
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import IN_CI, ROOT, require
+
+sync_api = require("playwright.sync_api", "browser tests drive chromium with Playwright")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    if IN_CI:
+        pytest.fail("chromium is required in CI (apt-get install -y chromium)", pytrace=False)
+    pytest.skip("chromium not installed (apt-get install -y chromium)", allow_module_level=True)
+
+pytestmark = pytest.mark.browser
+
+# Harmless noise from the theme, named explicitly: everything else fails the test.
+TOLERATED_CONSOLE = [re.compile(r"Got invalid theme mode")]
+SHOTS = ROOT / "_build" / "screenshots"
+
+
+def toc_pages() -> list[str]:
+    pages = ["intro.html", "notation.html", "errata.html"]
+    for line in (ROOT / "_toc.yml").read_text().splitlines():
+        m = re.match(r"\s*-\s*file:\s*(chapters/\S+)", line)
+        if m:
+            pages.append(m.group(1) + ".html")
+    return pages
+
+
+PAGES = toc_pages()
+CHAPTER_PAGES = [p for p in PAGES if p.startswith("chapters/")]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    handler = functools.partial(_Quiet, directory=str(built_book))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+class Visit:
+    """Load one page and record everything the browser did."""
+
+    def __init__(self, browser, base: str, page_path: str, scheme: str = "light"):
+        self.base_host = urlparse(base).netloc
+        self.external, self.failed, self.bad_status, self.console = [], [], [], []
+        self.ctx = browser.new_context(viewport={"width": 1280, "height": 900},
+                                       color_scheme=scheme)
+        self.page = self.ctx.new_page()
+        pg = self.page
+        pg.on("request", self._on_request)
+        pg.on("requestfailed", lambda r: self.failed.append(f"{r.url} ({r.failure})"))
+        pg.on("response", lambda r: r.status >= 400 and self.bad_status.append(f"{r.status} {r.url}"))
+        pg.on("console", self._on_console)
+        pg.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        if scheme == "dark":  # pydata-sphinx-theme reads the mode from localStorage
+            pg.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
+        self.response = pg.goto(f"{base}/{page_path}", wait_until="load")
+        try:
+            pg.wait_for_load_state("networkidle", timeout=15000)
+        except sync_api.TimeoutError:
+            pass
+        self.wait_for_math()
+
+    def _on_request(self, req):
+        host = urlparse(req.url).netloc
+        if urlparse(req.url).scheme in ("http", "https", "ws", "wss") and host != self.base_host:
+            self.external.append(req.url)
+
+    def _on_console(self, msg):
+        if msg.type == "error" and not any(p.search(msg.text) for p in TOLERATED_CONSOLE):
+            self.console.append(msg.text)
+
+    def has_math(self) -> bool:
+        return self.page.evaluate(
+            "document.querySelectorAll('.math, span.math, div.math').length") > 0
+
+    def wait_for_math(self):
+        if self.has_math():
+            deadline = time.time() + 20
+            while time.time() < deadline:
+                done = self.page.evaluate(
+                    "window.MathJax && MathJax.startup && MathJax.startup.promise ? 1 : 0")
+                if done and self.page.evaluate("document.querySelectorAll('mjx-container').length"):
+                    break
+                time.sleep(0.2)
+            self.page.evaluate("window.MathJax && MathJax.startup.promise")
+
+    def close(self):
+        self.ctx.close()
+
+
+@pytest.fixture(scope="module")
+def visit(browser, server):
+    """visit(page, scheme) loads a page once per module and keeps it open for every test."""
+    cache = {}
+
+    def get(page_path, scheme="light"):
+        if (page_path, scheme) not in cache:
+            v = Visit(browser, server, page_path, scheme)
+            _shot(v.page, page_path.replace("/", "__").replace(".html", f"-{scheme}.png"))
+            cache[page_path, scheme] = v
+        return cache[page_path, scheme]
+
+    yield get
+    for v in cache.values():
+        v.close()
+
+
+def _shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_cleanly_offline(visit, page_path):
+    v = visit(page_path)
+    assert v.response is not None and v.response.status == 200
+    assert not v.external, f"requests to other hosts: {v.external}"
+    assert not v.failed, f"failed requests: {v.failed}"
+    assert not v.bad_status, f"4xx/5xx responses: {v.bad_status}"
+    assert not v.console, f"console errors: {v.console}"
+    if v.has_math():
+        n = v.page.evaluate("document.querySelectorAll('mjx-container').length")
+        err = v.page.evaluate("document.querySelectorAll('mjx-merror').length")
+        assert n > 0, "page has math but MathJax rendered none"
+        assert err == 0, f"{err} MathJax errors"
+        # a dollar sign left in the prose is math that MathJax never saw (a markdown parse slip)
+        stray = v.page.evaluate("""() => {
+            const a = document.querySelector('article').cloneNode(true);
+            a.querySelectorAll('pre, code, mjx-container, script, .highlight, .cell_output')
+             .forEach(e => e.remove());
+            return (a.textContent.match(/.{0,40}\\$.{0,40}/g) || []); }""")
+        assert not stray, f"unrendered math (literal $) in the prose: {stray}"
+    images = v.page.evaluate(
+        "[...document.images].map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0}))")
+    broken = [i["src"] for i in images if not i["ok"]]
+    assert not broken, f"images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_dark_mode_screenshot_and_opaque_figures(visit, page_path):
+    v = visit(page_path, "dark")
+    mode = v.page.evaluate("document.documentElement.dataset.theme")
+    assert mode == "dark", f"dark mode did not apply (data-theme={mode!r})"
+    # a figure with a transparent background shows black text on the dark page: illegible
+    transparent = v.page.evaluate("""() => {
+        const out = [];
+        for (const img of document.querySelectorAll('.cell_output img, .output img')) {
+            if (!img.src.endsWith('.png') || !img.naturalWidth) continue;
+            const c = document.createElement('canvas');
+            c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+            const a = g.getImageData(1, 1, 1, 1).data[3];
+            if (a < 255) out.push(img.src);
+        }
+        return out; }""")
+    assert not transparent, f"figures with a transparent background: {transparent}"
+
+
+@pytest.mark.parametrize("page_path", CHAPTER_PAGES)
+def test_chapter_has_launch_buttons(visit, page_path):
+    v = visit(page_path)
+    hrefs = v.page.evaluate("[...document.querySelectorAll('a')].map(a => a.href)")
+    assert any("mybinder.org" in h for h in hrefs), "no Binder launch link"
+    assert any("colab.research.google.com" in h for h in hrefs), "no Colab launch link"
+    assert v.page.evaluate("document.querySelectorAll('.thebe-launch-button, "
+                           "button[onclick*=\"initThebe\"]').length") > 0, "no Live Code button"
+
+
+def _widget_ids(page_html: str):
+    views = re.findall(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>',
+                       page_html, re.S)
+    state = re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
+                      page_html, re.S)
+    ids = [json.loads(v)["model_id"] for v in views]
+    models = json.loads(state.group(1))["state"] if state else {}
+    return ids, models
+
+
+@pytest.mark.parametrize("page_path", CHAPTER_PAGES)
+def test_widgets_have_state_render_and_say_where_they_are_live(visit, built_book, page_path):
+    ids, models = _widget_ids((built_book / page_path).read_text())
+    if not ids:
+        pytest.skip(f"{page_path} has no widgets")
+    missing = [i for i in ids if i not in models]
+    assert not missing, f"widget views without embedded state: {missing}"
+    v = visit(page_path)
+    v.page.wait_for_selector(".widget-slider, .jupyter-widgets", timeout=15000)
+    rendered = v.page.evaluate("document.querySelectorAll('.jupyter-widgets.widget-interact, "
+                               ".widget-interact').length")
+    assert rendered >= 1, "no interact widget rendered"
+    empty = v.page.evaluate("""[...document.querySelectorAll('.widget-interact')]
+        .filter(w => !w.querySelector('img, svg, canvas, pre, .widget-output *')).length""")
+    assert empty == 0, f"{empty} widget(s) render without their default output"
+    hint = v.page.inner_text(".widget-hint") if v.page.query_selector(".widget-hint") else ""
+    assert re.search(r"Binder|Colab|Live Code", hint), (
+        "no visible hint (an admonition with class widget-hint) that the widgets are live on "
+        "Binder, Colab or with Live Code")
+    assert not v.console, f"console errors: {v.console}"
+
+
+def test_search_finds_a_term(browser, server):
+    v = Visit(browser, server, "search.html?q=sigmoid")
+    try:
+        v.page.wait_for_selector("#search-results li, ul.search li", timeout=20000)
+        hits = v.page.evaluate("document.querySelectorAll('ul.search li').length")
+        assert hits >= 1, "search for 'sigmoid' found nothing"
+    finally:
+        v.close()
+
+
+def test_keyboard_can_reach_the_main_links(browser, server):
+    v = Visit(browser, server, "intro.html")
+    try:
+        focused = set()
+        for _ in range(40):
+            v.page.keyboard.press("Tab")
+            tag = v.page.evaluate("document.activeElement && document.activeElement.tagName")
+            focused.add(tag)
+        assert "A" in focused, f"Tab never reached a link (focused: {focused})"
+    finally:
+        v.close()
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_headings_in_order_and_images_described(built_book, page_path):
+    page_html = (built_book / page_path).read_text()
+    main = page_html[page_html.find('<article'):page_html.find('</article>')]
+    levels = [int(h) for h in re.findall(r"<h([1-6])[\s>]", main)]
+    assert levels and levels[0] == 1, f"first heading is not h1: {levels[:3]}"
+    for a, b in zip(levels, levels[1:], strict=False):
+        assert b <= a + 1, f"heading level jumps from h{a} to h{b}"
+    for img in re.findall(r"<img[^>]*>", main):
+        alt = re.search(r'alt="([^"]*)"', img)
+        text = alt.group(1) if alt else ""
+        assert text and not re.search(r"\.(png|jpg|svg)$", text), f"image without alt text: {img[:120]}"

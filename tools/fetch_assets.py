@@ -1,0 +1,91 @@
+"""Fetch the site's JavaScript from the npm registry so the built site needs no CDN.
+
+Jupyter Book loads MathJax, require.js and the ipywidgets HTML manager from CDNs by default.
+This script downloads pinned releases from the npm registry (checking their sha512
+integrity), caches the tarballs in .cache/npm/, and unpacks what the site needs into _vendor/,
+which _config.yml lists in html_static_path (so Sphinx copies it to _build/html/_static/).
+The folder is deliberately not called `_static`: Jupyter Book 1 would add every .js/.css file
+under a `_static` folder to every page.
+
+Idempotent: does nothing when _vendor/ already holds the pinned versions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import shutil
+import sys
+import tarfile
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".cache" / "npm"
+VENDOR = ROOT / "_vendor"
+REGISTRY = "https://registry.npmjs.org"
+
+# name, version, sha512 integrity (from the registry's dist.integrity), {member prefix: target}
+PACKAGES = [
+    ("mathjax", "3.2.2",
+     "Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
+     {"package/es5/": "mathjax/"}),
+    ("@jupyter-widgets/html-manager", "1.0.7",
+     "2xGwS7vVd2RGlKMiSqj1vYv2X59V73ygefUodhzy9Bho0mswWT/yo3Cg7MaYOqwozQjNo5k3rbJ3cETXWUwJ/g==",
+     {"package/dist/": "html-manager/"}),
+    ("requirejs", "2.3.7",
+     "DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
+     {"package/require.js": "require.js"}),
+]
+STAMP = VENDOR / ".versions"
+
+
+def tarball(name: str, version: str, integrity: str) -> bytes:
+    short = name.split("/")[-1]
+    path = CACHE / f"{short}-{version}.tgz"
+    if path.exists():
+        data = path.read_bytes()
+    else:
+        url = f"{REGISTRY}/{name}/-/{short}-{version}.tgz"
+        print(f"fetching {url}")
+        with urllib.request.urlopen(url, timeout=120) as resp:
+            data = resp.read()
+    digest = base64.b64encode(hashlib.sha512(data).digest()).decode()
+    if digest != integrity:
+        path.unlink(missing_ok=True)
+        sys.exit(f"{name}@{version}: sha512 mismatch (got {digest}); refusing to use it")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data
+
+
+def main() -> int:
+    wanted = "\n".join(f"{n}@{v}" for n, v, _, _ in PACKAGES)
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return 0
+    shutil.rmtree(VENDOR, ignore_errors=True)
+    VENDOR.mkdir()
+    for name, version, integrity, members in PACKAGES:
+        with tarfile.open(fileobj=io.BytesIO(tarball(name, version, integrity)), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                for prefix, target in members.items():
+                    if member.isfile() and member.name.startswith(prefix):
+                        rel = target + member.name[len(prefix):] if prefix.endswith("/") else target
+                        if rel.endswith(".map"):
+                            continue
+                        out = VENDOR / rel
+                        out.parent.mkdir(parents=True, exist_ok=True)
+                        out.write_bytes(tar.extractfile(member).read())
+    (VENDOR / "favicon.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
+        '<rect width="32" height="32" rx="6" fill="#1a7f37"/>'
+        '<text x="16" y="23" font-size="20" text-anchor="middle" fill="#fff"'
+        ' font-family="sans-serif">\u2202</text></svg>')
+    STAMP.write_text(wanted)
+    print(f"site assets ready in {VENDOR.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

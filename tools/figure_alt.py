@@ -1,0 +1,101 @@
+"""Alt text for every figure a chapter draws (stored in the cell's metadata.mystnb.image.alt).
+
+myst-nb puts `alt` on the <img> of a cell's image outputs; without it the alt text is the file
+name. tests/test_notebooks.py fails for a figure cell without alt text. To describe a new
+figure, add an entry here (chapter prefix, code-cell source start) and run
+`python tools/figure_alt.py`, or set the metadata in JupyterLab (Property Inspector).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# (chapter file prefix, first characters of the cell source) -> alt text
+ALT = {
+    ("01", 'bp.draw_graph(g["f"]'): "Computational graph of f = (x + y) z: inputs x = -2, y = 5, "
+        "z = -4; q = 3, f = -12; gradients -4, -4, 3 on x, y, z and -4 on q.",
+    ("01", 'bp.draw_graph(n["out"]'): "The sigmoid neuron as eight primitive gates from the inputs "
+        "w0, x0, w1, x1, w2 to the output 0.73, each box with its forward value in green above "
+        "and its gradient in red below.",
+    ("01", 'bp.draw_graph(c["out"]'): "The same neuron with one sigmoid gate: the weighted sum 1.00 "
+        "feeds a sigma node with output 0.73 and gradient 0.20 passed back to the sum.",
+    ("01", "x, y, z, w = bp.Node"): "Graph of f = 2(xy + max(z, w)): the add gate passes 2 to both "
+        "inputs, the max gate routes 2 to z and 0 to w, the mul gate gives x -8 and y 6.",
+    ("02", "cost = jacobian_vs_vjp_cost"): "Two log-log plots against n: time and peak memory of "
+        "building the n-by-n Jacobian grow like n squared, while the vector-Jacobian product "
+        "grows like n and stays orders of magnitude smaller.",
+    ("02", "def central_error"): "Error of the central difference of exp at 1 against the step "
+        "epsilon, for float32 and float64: round-off dominates for small steps, truncation "
+        "for large ones.",
+    ("03", "rng = np.random.default_rng(7)"): "Loss curve of a linear layer trained with gradient "
+        "descent, on a log scale, falling steadily over the training steps.",
+    ("04", "draw_network(title=\"row 1"): "The 3-4-2 network: three inputs, four sigmoid hidden "
+        "neurons, two logits, a softmax and the loss; the three weights into hidden neuron 1 "
+        "are highlighted.",
+    ("04", "values = {"): "The 3-4-2 network with the forward value written at every node, from "
+        "the input (1.0, 0.5, -1.0) to the loss.",
+    ("04", 'draw_network(title=r"$\\delta^2_1'): "The network with the two paths from logit 1 "
+        "through both softmax outputs to the loss highlighted.",
+    ("04", 'draw_network(title=r"$\\partial L/\\partial w^2'): "The network with every edge of W2 "
+        "highlighted in green and labelled with its gradient delta2_j times a1_k.",
+    ("04", 'draw_network(title=r"$\\delta^1_1'): "The network with hidden neuron 1 and its two "
+        "outgoing weights to the logits highlighted in blue, labelled with the weights and deltas.",
+    ("04", 'draw_network(title=r"$\\partial L/\\partial w^1'): "The network with every edge of W1 "
+        "highlighted in orange; the edges into hidden neuron 1 are labelled with their gradients.",
+    ("04", "steps = 1000"): "Loss curve of the 3-4-2 network trained on one example for 1000 "
+        "steps, falling from 0.2344 towards zero on a log scale.",
+    ("06", 'fig, ax = plt.subplots(figsize=(6, 3.5), facecolor="white")\n'
+           "ax.semilogy(np.arange(len(run_values"):
+        "Loss of the values program on a log scale over 10 steps.",
+    ("06", "fig, ax = plt.subplots(figsize=(6, 3.5), facecolor=\"white\")\nsteps_axis"):
+        "Loss of the query program on a log scale over 100 steps, for the update as written in "
+        "the source and for the corrected gradient, which ends lower.",
+    ("06", "fig, ax = plt.subplots(figsize=(6, 3.5), facecolor=\"white\")\nax.semilogy(np.arange(steps_keys"):
+        "Loss of the keys program on a log scale over 300 steps.",
+    ("07", "fig, ax = plt.subplots(figsize=(6, 3.5)"): "Loss curve of one attention head learning "
+        "to reverse five tokens, falling by about three orders of magnitude over 400 steps.",
+    ("07", "def plot_attention"): "Heatmap of the trained head's attention weights for one test "
+        "sequence: each query attends almost entirely to the key in the mirrored position, "
+        "an anti-diagonal.",
+}
+
+
+def figure_cells(nb):
+    """Code cells with a PNG among their outputs (widget figures live in the widget state)."""
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code" and any(
+                "image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            yield i, cell
+
+
+def main() -> int:
+    missing = []
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        changed = False
+        for i, cell in figure_cells(nb):
+            src = "".join(cell["source"])
+            alt = next((t for (ch, start), t in ALT.items()
+                        if path.name.startswith(ch) and src.startswith(start)), None)
+            if alt is None:
+                if not cell["metadata"].get("mystnb", {}).get("image", {}).get("alt"):
+                    missing.append(f"{path.name} cell {i}: {src.splitlines()[0][:60]!r}")
+                continue
+            image = cell["metadata"].setdefault("mystnb", {}).setdefault("image", {})
+            if image.get("alt") != alt:
+                image["alt"] = alt
+                changed = True
+        if changed:
+            path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            print(f"updated {path.relative_to(ROOT)}")
+    for m in missing:
+        print("no alt text:", m)
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

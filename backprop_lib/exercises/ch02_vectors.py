@@ -1,0 +1,72 @@
+"""Chapter 2 exercises: gradients of vector and matrix expressions.
+
+    f = ||W x||^2 (times dout):   dW = 2 dout q x^T,  dx = 2 dout W^T q,  q = W x
+    y = max(0, x) element-wise:  dx = dout * 1[x > 0]   (the VJP, no Jacobian)
+
+Derived in: chapters/02_vector_gradients.ipynb
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checker import Case, Exercise, Mistake
+
+
+def _wx_cases(rng):
+    shapes = [(2, 3), (3, 3), (1, 4), (4, 2)]
+    return [Case({"W": rng.normal(size=s), "x": rng.normal(size=s[1])}) for s in shapes]
+
+
+def _wx(W, x):
+    q = W @ x
+    return q @ q
+
+
+def _dx_without_transpose(W, x, dout):
+    return 2 * dout * W @ (W @ x) if W.shape[0] == W.shape[1] else None
+
+
+WX_NORM_SQ = Exercise(
+    name="wx_norm_sq", function="wx_norm_sq_backward",
+    returns="(dW, dx): dW with the shape (m, n) of W and dx with the shape (n,) of x",
+    grads=(("dW", "W"), ("dx", "x")),
+    forward=_wx,
+    call=lambda fn, p, dout: fn(dout, p["W"], p["x"]),
+    cases=_wx_cases,
+    mistakes=(
+        Mistake(lambda p, d: (None, _dx_without_transpose(p["W"], p["x"], d)),
+                "no_transpose",
+                "you multiplied by W; the gradient flows back through W transposed: "
+                "dx = W^T dq with dq = 2 q dout."),
+    ),
+)
+
+
+def _relu_cases(rng):
+    out = []
+    for s in [(6,), (2, 3), (1,), (4,)]:
+        x = rng.uniform(0.2, 2.0, size=s) * rng.choice([-1.0, 1.0], size=s)
+        out.append(Case({"x": x}))
+    out[2].point["x"][...] = -abs(out[2].point["x"])  # a single negative entry
+    return out
+
+
+RELU = Exercise(
+    name="relu_vjp", function="relu_vjp",
+    returns="dx with the shape of x: dout where x > 0 and 0 elsewhere",
+    grads=(("dx", "x"),),
+    forward=lambda x: np.maximum(x, 0.0),
+    call=lambda fn, p, dout: fn(dout, p["x"]),
+    cases=_relu_cases,
+    mistakes=(
+        Mistake(lambda p, d: (d,), "identity",
+                "you passed dout through unchanged; ReLU's local gradient is 0 where x <= 0, "
+                "so those entries must be 0."),
+        Mistake(lambda p, d: (d * np.maximum(p["x"], 0),), "value",
+                "you multiplied dout by max(0, x), the forward value; the local gradient is "
+                "the indicator 1[x > 0]."),
+    ),
+)
+
+EXERCISES = [WX_NORM_SQ, RELU]

@@ -1,0 +1,67 @@
+"""Chapter 4 exercises: the error signals of the 3-4-2 network (column convention).
+
+    softmax VJP:   dz = J^T dout = a * (dout - sum(a * dout))      a = softmax(z), z (K,)
+    hidden delta:  delta1 = a1 (1 - a1) * (W2^T delta2)            a1 = sigma(z1), W2 (K, H)
+
+Derived in: chapters/04_network_by_hand.ipynb
+"""
+
+from __future__ import annotations
+
+from ..activations import sigmoid, softmax
+from ._checker import Case, Exercise, Mistake
+
+
+def _softmax_cases(rng):
+    return [Case({"z": rng.normal(size=k)}) for k in (2, 3, 5, 4)]
+
+
+SOFTMAX_VJP = Exercise(
+    name="softmax_vjp", function="softmax_vjp",
+    returns="dz = dL/dz with the shape (K,) of z, computed from dout and the saved output a",
+    grads=(("dz", "z"),),
+    forward=lambda z: softmax(z),
+    call=lambda fn, p, dout: fn(dout, softmax(p["z"])),
+    cases=_softmax_cases,
+    mistakes=(
+        Mistake(lambda p, d: (d * softmax(p["z"]) * (1 - softmax(p["z"])),), "diagonal",
+                "you kept only the diagonal of the Jacobian, a_m (1 - a_m), as if each output "
+                "depended on its own input only. Every a_m also depends on every z_j through "
+                "the shared denominator: J[m, j] = a_m (delta_mj - a_j)."),
+        Mistake(lambda p, d: (softmax(p["z"]) * (d - d.sum()),), "weights",
+                "the sum must be weighted by a: dz_j = a_j (dout_j - sum_m a_m dout_m)."),
+    ),
+)
+
+
+def _delta_cases(rng):
+    cases = []
+    for h, k, n in [(4, 2, None), (4, 2, 3), (5, 3, None), (3, 1, 2)]:
+        z1 = rng.normal(size=(h,) if n is None else (h, n))
+        cases.append(Case({"z1": z1, "W2": rng.normal(size=(k, h))}, batch=n))
+    return cases
+
+
+def _z2(z1, W2):
+    return W2 @ sigmoid(z1)
+
+
+HIDDEN_DELTA = Exercise(
+    name="hidden_delta", function="hidden_delta",
+    returns="delta1 = dL/dz1, with the shape of a1: (H,) for one example, (H, N) for a batch",
+    grads=(("delta1", "z1"),),
+    forward=_z2,
+    call=lambda fn, p, d2: fn(d2, p["W2"], sigmoid(p["z1"])),
+    cases=_delta_cases,
+    mistakes=(
+        Mistake(lambda p, d: (p["W2"].T @ d,), "local",
+                "you stopped at dL/da1 = W2^T delta2; delta1 is the gradient with respect to "
+                "z1, one step further back through the sigmoid: multiply element-wise by "
+                "a1 (1 - a1)."),
+        Mistake(lambda p, d: (sigmoid(p["z1"]) * (p["W2"].T @ d),), "local",
+                "the sigmoid's local gradient is a1 (1 - a1), not a1."),
+    ),
+    upstream="delta2",
+)
+
+EXERCISES = [SOFTMAX_VJP, HIDDEN_DELTA]

@@ -54,3 +54,27 @@ def as_positive_float(x, name: str) -> float:
     if not np.isfinite(x) or x <= 0:
         raise ValueError(f"{name} must be a positive finite number, got {x}")
     return x
+
+
+def as_real(x, name: str, *, finite: bool = True) -> float:
+    """Return ``x`` (a Python or numpy real number, or a 0-d array) as a float."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        x = x.item()
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(x).__name__} {x!r}")
+    x = float(x)
+    if finite and not np.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {x}")
+    return x
+
+
+def as_count(x, name: str, *, minimum: int = 0) -> int:
+    """Return ``x`` as an int >= ``minimum`` (an integral float such as 3.0 is accepted)."""
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be an integer, got {type(x).__name__} {x!r}")
+    if not float(x).is_integer():
+        raise ValueError(f"{name} must be a whole number, got {x}")
+    n = int(x)
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {n}")
+    return n

@@ -18,7 +18,11 @@ __all__ = ["sigmoid", "sigmoid_backward", "softmax", "softmax_jacobian", "softma
 
 def sigmoid(z) -> np.ndarray:
     """sigma(z) = 1 / (1 + exp(-z)), element-wise; any shape; never overflows."""
-    z = as_float_array(z, "z")
+    return _sigmoid(as_float_array(z, "z"))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    """sigmoid without input checks (z is a float64 array)."""
     out = np.empty_like(z)
     pos = z >= 0
     out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
@@ -43,6 +47,14 @@ def softmax(z, axis: int = 0) -> np.ndarray:
     use axis=-1 for rows. Subtracting the max changes nothing mathematically and keeps exp <= 1.
     """
     z = as_float_array(z, "z", ndim=(1, 2, 3))
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -z.ndim <= axis < z.ndim:
+        raise ValueError(f"axis must be an integer in [{-z.ndim}, {z.ndim}) for z of shape {z.shape}, "
+                         f"got {axis!r}")
+    return _softmax(z, axis)
+
+
+def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
+    """softmax without input checks."""
     e = np.exp(z - np.max(z, axis=axis, keepdims=True))
     return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -62,4 +74,12 @@ def softmax_vjp(dout, a, axis: int = 0) -> np.ndarray:
     dout = as_float_array(dout, "dout")
     if dout.shape != a.shape:
         raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -a.ndim <= axis < a.ndim:
+        raise ValueError(f"axis must be an integer in [{-a.ndim}, {a.ndim}) for a of shape {a.shape}, "
+                         f"got {axis!r}")
+    return _softmax_vjp(dout, a, axis)
+
+
+def _softmax_vjp(dout: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
+    """softmax_vjp without input checks."""
     return a * (dout - np.sum(a * dout, axis=axis, keepdims=True))

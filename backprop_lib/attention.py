@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
+from ._validate import as_count, as_float_array, as_positive_float, check_shape
 from .losses import squared_error
 
 __all__ = [
@@ -47,7 +47,7 @@ def weighted_values_backward(dz, v, alpha):
     z_shape = weighted_values(v, alpha).shape
     dz = as_float_array(dz, "dz")
     check_shape("dz", dz, z_shape)
-    v, alpha = np.asarray(v, float), np.asarray(alpha, float)
+    v, alpha = as_float_array(v, "v"), as_float_array(alpha, "alpha")
     return np.outer(dz, alpha), v.T @ dz
 
 
@@ -66,7 +66,7 @@ def value_layer_backward(dv, V, x):
     v_shape = value_layer(V, np.zeros(np.shape(V)[0]), x).shape
     dv = as_float_array(dv, "dv")
     check_shape("dv", dv, v_shape)
-    V, x = np.asarray(V, float), np.asarray(x, float)
+    V, x = as_float_array(V, "V"), as_float_array(x, "x")
     return dv @ x.T, dv.sum(axis=1), V.T @ dv
 
 
@@ -89,7 +89,7 @@ def projection_backward(dp, W, x):
     p_shape = projection(W, x).shape
     dp = as_float_array(dp, "dp")
     check_shape("dp", dp, p_shape)
-    W, x = np.asarray(W, float), np.asarray(x, float)
+    W, x = as_float_array(W, "W"), as_float_array(x, "x")
     dW = np.outer(dp, x) if x.ndim == 1 else dp @ x.T
     return dW, W.T @ dp
 
@@ -107,7 +107,7 @@ def scores_backward(de, q, k):
     e_shape = scores(q, k).shape
     de = as_float_array(de, "de")
     check_shape("de", de, e_shape)
-    q, k = np.asarray(q, float), np.asarray(k, float)
+    q, k = as_float_array(q, "q"), as_float_array(k, "k")
     return k @ de, np.outer(q, de)
 
 
@@ -151,24 +151,41 @@ def query_update_as_written(dq, x1) -> np.ndarray:
 @dataclass
 class ProgramResult:
     """Final parameters, final output, and losses[i] = loss after i updates (steps + 1 values;
-    the source program prints losses[:-1], each before its update)."""
+    the source program prints losses[:-1], each before its update).
+
+    diverged is True when the step size was too large: the loss passed 1e12 or stopped being
+    finite; the program then stopped there (fewer losses, all finite) without an exception."""
 
     params: dict
     output: np.ndarray
     losses: np.ndarray
+    diverged: bool = False
+
+
+DIVERGED = 1e12  # a loss above this (or not finite) stops a program: the step size is too large
+
+
+def _blew_up(loss: float, *arrays) -> bool:
+    return not (np.isfinite(loss) and loss <= DIVERGED and all(np.all(np.isfinite(a)) for a in arrays))
 
 
 def values_program(V, b, x, y, alpha, eta=0.002, steps=10) -> ProgramResult:
     """Gradient descent on V, b for L = 1/2 ||(V x + b) alpha - y||^2 (the source's 'Values, V')."""
     V, b = as_float_array(V, "V", ndim=2), as_float_array(b, "b")
+    y = as_float_array(y, "y")
+    check_shape("y", y, (V.shape[0],), "one target per row of V")
+    eta, steps = as_positive_float(eta, "eta"), as_count(steps, "steps")
     losses = []
-    for _ in range(steps):
-        v = value_layer(V, b, x)
-        z = weighted_values(v, alpha)
-        losses.append(squared_error(z, y))
-        dv, _ = weighted_values_backward(z - y, v, alpha)  # dL/dz = z - y
-        dV, db, _ = value_layer_backward(dv, V, x)
-        V, b = V - eta * dV, b - eta * db
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            v = value_layer(V, b, x)
+            z = weighted_values(v, alpha)
+            losses.append(squared_error(z, y))
+            dv, _ = weighted_values_backward(z - y, v, alpha)  # dL/dz = z - y
+            dV, db, _ = value_layer_backward(dv, V, x)
+            if _blew_up(losses[-1], V - eta * dV, b - eta * db):  # eta too large: stop, flag it
+                return ProgramResult({"V": V, "b": b}, z, np.array(losses), diverged=True)
+            V, b = V - eta * dV, b - eta * db
     z = weighted_values(value_layer(V, b, x), alpha)
     return ProgramResult({"V": V, "b": b}, z, np.array(losses + [squared_error(z, y)]))
 
@@ -179,14 +196,21 @@ def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> Program
     as_written=True takes the source program's step (query_update_as_written) instead.
     """
     Q = as_float_array(Q, "Q", ndim=2)
+    k = as_float_array(k, "k", ndim=2)
+    y = as_float_array(y, "y")
+    check_shape("y", y, (k.shape[1],), "one target score per key (column of k)")
+    eta, steps = as_positive_float(eta, "eta"), as_count(steps, "steps")
     losses = []
-    for _ in range(steps):
-        q = projection(Q, x1)
-        e = scores(q, k)
-        losses.append(squared_error(e, y))
-        dq, _ = scores_backward(e - y, q, k)  # dL/de = e - y
-        dQ = query_update_as_written(dq, x1) if as_written else projection_backward(dq, Q, x1)[0]
-        Q = Q - eta * dQ
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            q = projection(Q, x1)
+            e = scores(q, k)
+            losses.append(squared_error(e, y))
+            dq, _ = scores_backward(e - y, q, k)  # dL/de = e - y
+            dQ = query_update_as_written(dq, x1) if as_written else projection_backward(dq, Q, x1)[0]
+            if _blew_up(losses[-1], Q - eta * dQ):
+                return ProgramResult({"Q": Q}, e, np.array(losses), diverged=True)
+            Q = Q - eta * dQ
     e = scores(projection(Q, x1), k)
     return ProgramResult({"Q": Q}, e, np.array(losses + [squared_error(e, y)]))
 
@@ -194,12 +218,20 @@ def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> Program
 def keys_program(K, q, x, y, eta=0.01, steps=300) -> ProgramResult:
     """Gradient descent on K for L = 1/2 ||q^T K x - y||^2; x's last row is ones (bias in K)."""
     K = as_float_array(K, "K", ndim=2)
+    x = as_float_array(x, "x", ndim=2)
+    y = as_float_array(y, "y")
+    check_shape("y", y, (x.shape[1],), "one target score per input (column of x)")
+    eta, steps = as_positive_float(eta, "eta"), as_count(steps, "steps")
     losses = []
-    for _ in range(steps):
-        k = projection(K, x)
-        e = scores(q, k)
-        losses.append(squared_error(e, y))
-        _, dk = scores_backward(e - y, q, k)  # dL/de = e - y
-        K = K - eta * projection_backward(dk, K, x)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            k = projection(K, x)
+            e = scores(q, k)
+            losses.append(squared_error(e, y))
+            _, dk = scores_backward(e - y, q, k)  # dL/de = e - y
+            K_next = K - eta * projection_backward(dk, K, x)[0]
+            if _blew_up(losses[-1], K_next):
+                return ProgramResult({"K": K}, e, np.array(losses), diverged=True)
+            K = K_next
     e = scores(q, projection(K, x))
     return ProgramResult({"K": K}, e, np.array(losses + [squared_error(e, y)]))

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
-from .activations import softmax, softmax_vjp
+from ._validate import as_count, as_float_array, as_positive_float, check_shape
+from .activations import _softmax, softmax_vjp
 
 __all__ = ["causal_mask", "attention_head_forward", "attention_head_backward",
            "values_backward", "scores_backward", "projection_backward", "make_benchmark"]
@@ -42,6 +42,7 @@ def _t(M):
 
 def causal_mask(T: int) -> np.ndarray:
     """mask[i, j] = (i <= j): query j sees keys 0..j only. Shape (T, T), booleans."""
+    T = as_count(T, "T", minimum=1)
     return np.tri(T, dtype=bool).T
 
 
@@ -73,25 +74,74 @@ def attention_head_forward(X, Wq, Wk, Wv, mask=None):
     S = (_t(K) @ Q) * scale
     if mask is not None:
         S = np.where(mask, S, S.min() - _BELOW)  # finite, and exp underflows to exactly 0
-    A = softmax(S, axis=-2)
+    A = _softmax(S, -2)
     Z = V @ A
     cache = dict(X=Xb, Wq=Wq, Wk=Wk, Wv=Wv, Q=Q, K=K, V=V, S=S, A=A, scale=scale,
                  mask=mask, single=single)
     return (Z[0] if single else Z), cache
 
 
+def _lead(name, arr, like, like_name):
+    """The batch axis of arr must match that of like (both (..., r, c))."""
+    if arr.shape[:-2] != like.shape[:-2]:
+        raise ValueError(f"{name} must have batch shape {like.shape[:-2]} like {like_name}, "
+                         f"got shape {arr.shape}")
+
+
 def values_backward(dZ, V, A):
-    """Z = V A:  dV = dZ A^T,  dA = V^T dZ."""
+    """Z = V A:  dV = dZ A^T,  dA = V^T dZ.
+
+    V (d_v, T) and A (T, T), or batched (B, d_v, T) and (B, T, T); dZ has the shape of Z = V A.
+    """
+    V = as_float_array(V, "V", ndim=(2, 3))
+    A = as_float_array(A, "A", ndim=V.ndim)
+    _lead("A", A, V, "V")
+    check_shape("A", A, A.shape[:-2] + (V.shape[-1], None), "rows of A are the keys = columns of V")
+    dZ = as_float_array(dZ, "dZ")
+    check_shape("dZ", dZ, V.shape[:-1] + A.shape[-1:], "the shape of Z = V A")
+    return _values_backward(dZ, V, A)
+
+
+def _values_backward(dZ, V, A):
     return dZ @ _t(A), _t(V) @ dZ
 
 
 def scores_backward(dS, Q, K, scale):
-    """S = scale K^T Q:  dQ = scale K dS,  dK = scale Q dS^T."""
+    """S = scale K^T Q:  dQ = scale K dS,  dK = scale Q dS^T.
+
+    Q (d_k, T_q), K (d_k, T_k), dS (T_k, T_q), or each with a leading batch axis B.
+    """
+    Q = as_float_array(Q, "Q", ndim=(2, 3))
+    K = as_float_array(K, "K", ndim=Q.ndim)
+    _lead("K", K, Q, "Q")
+    check_shape("K", K, K.shape[:-2] + (Q.shape[-2], None), "keys have the length d_k of the queries")
+    dS = as_float_array(dS, "dS")
+    check_shape("dS", dS, Q.shape[:-2] + (K.shape[-1], Q.shape[-1]), "the shape of S = K^T Q")
+    scale = as_positive_float(scale, "scale")
+    return _scores_backward(dS, Q, K, scale)
+
+
+def _scores_backward(dS, Q, K, scale):
     return scale * (K @ dS), scale * (Q @ _t(dS))
 
 
 def projection_backward(dP, X, W):
-    """P = W X (batched):  dW = sum_b dP_b X_b^T,  this input's share of dX = W^T dP."""
+    """P = W X (batched):  dW = sum_b dP_b X_b^T,  this input's share of dX = W^T dP.
+
+    X (B, d_in, T) or (d_in, T), W (p, d_in), dP shaped like P = W X (B, p, T) or (p, T).
+    """
+    X = as_float_array(X, "X", ndim=(2, 3))
+    W = as_float_array(W, "W", ndim=2)
+    check_shape("W", W, (None, X.shape[-2]), "(p, d_in), d_in = rows of X")
+    dP = as_float_array(dP, "dP")
+    check_shape("dP", dP, X.shape[:-2] + (W.shape[0], X.shape[-1]), "the shape of P = W X")
+    if X.ndim == 2:
+        dW, dX = _projection_backward(dP[None], X[None], W)
+        return dW, dX[0]
+    return _projection_backward(dP, X, W)
+
+
+def _projection_backward(dP, X, W):
     return np.einsum("bpt,bdt->pd", dP, X), W.T @ dP
 
 
@@ -121,7 +171,9 @@ def make_benchmark(T: int = 128, d: int = 64, batch: int = 1, causal: bool = Fal
 
     For timing, e.g. ``timeit.timeit(make_benchmark(), number=100)``; it returns sum(dX).
     """
-    rng = np.random.default_rng(seed)
+    T, d = as_count(T, "T", minimum=1), as_count(d, "d", minimum=1)
+    batch = as_count(batch, "batch", minimum=1)
+    rng = np.random.default_rng(as_count(seed, "seed"))
     X = rng.normal(size=(batch, d, T))
     Wq, Wk, Wv = (rng.normal(size=(d, d)) / np.sqrt(d) for _ in range(3))
     dout = rng.normal(size=(batch, d, T))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, as_positive_float
 
 # Central differences with eps = 1e-6 carry round-off of about 1e-10 / |gradient| and
 # truncation of about eps^2: relative errors below this are noise, and vary between machines.
@@ -25,7 +25,10 @@ def numerical_gradient(f, x, eps: float = 1e-6) -> np.ndarray:
 
     ``f`` takes an array shaped like ``x`` and returns a number. The result has the shape of ``x``.
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function of x, got {type(f).__name__}")
     x = as_float_array(x, "x").copy()
+    eps = as_positive_float(eps, "eps")
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):
@@ -44,8 +47,15 @@ def relative_error(analytic, numeric, floor: float = 1e-4) -> np.ndarray:
 
     The floor stops entries whose true gradient is 0 (where both are round-off noise)
     from producing huge relative errors; below it the error is effectively absolute.
+
+    NaN or infinite entries are allowed and propagate (a NaN gradient gives a NaN error,
+    which check_gradient reports as a failure). analytic and numeric must have the same shape.
     """
-    a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    a = as_float_array(analytic, "analytic", finite=False)
+    n = as_float_array(numeric, "numeric", finite=False)
+    if a.shape != n.shape:
+        raise ValueError(f"numeric must have the shape of analytic {a.shape}, got {n.shape}")
+    floor = as_positive_float(floor, "floor")
     return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
 
 
@@ -111,6 +121,8 @@ def check_gradient(f, inputs: dict, analytic: dict, *, eps: float = 1e-6,
     analytic : {name: array}, the gradient to check, same shape as ``inputs[name]``.
     Returns a GradCheckReport (truthy when every entry's relative error is <= tol).
     """
+    if not callable(f):
+        raise TypeError(f"f must be a function, got {type(f).__name__}")
     if not isinstance(inputs, dict) or not isinstance(analytic, dict):
         raise TypeError("inputs and analytic must be dicts {argument name: array}")
     point = {k: as_float_array(v, f"inputs[{k!r}]").copy() for k, v in inputs.items()}

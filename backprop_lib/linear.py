@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, as_positive_float, check_shape
+from ._validate import as_count, as_float_array, as_positive_float, check_shape
 from .losses import squared_error, squared_error_backward
 
 __all__ = ["linear_forward", "linear_backward", "linear_forward_col", "linear_backward_col",
@@ -35,6 +35,12 @@ def _checked(X, W, b, *, rows: bool):
     return X, W, b
 
 
+def _cache(cache, forward: str):
+    if not (isinstance(cache, tuple) and len(cache) == 2 and all(isinstance(c, np.ndarray) for c in cache)):
+        raise TypeError(f"cache must be the pair of arrays returned by {forward}, got {type(cache).__name__}")
+    return cache
+
+
 def linear_forward(X, W, b):
     """Y = X W + b (b added to every row). X (N, D_in), W (D_in, D_out), b (D_out,) -> Y (N, D_out)."""
     X, W, b = _checked(X, W, b, rows=True)
@@ -43,7 +49,7 @@ def linear_forward(X, W, b):
 
 def linear_backward(dout, cache):
     """dX = dout W^T (N, D_in), dW = X^T dout (D_in, D_out), db = dout summed over rows (D_out,)."""
-    X, W = cache
+    X, W = _cache(cache, "linear_forward")
     dout = as_float_array(dout, "dout", ndim=2)
     check_shape("dout", dout, (X.shape[0], W.shape[1]), "dout has the shape of Y = X W + b")
     return dout @ W.T, X.T @ dout, dout.sum(axis=0)
@@ -57,7 +63,7 @@ def linear_forward_col(W, X, b):
 
 def linear_backward_col(dout, cache):
     """dX = W^T dout (D_in, N), dW = dout X^T (D_out, D_in), db = dout summed over columns (D_out,)."""
-    W, X = cache
+    W, X = _cache(cache, "linear_forward_col")
     dout = as_float_array(dout, "dout", ndim=2)
     check_shape("dout", dout, (W.shape[0], X.shape[1]), "dout has the shape of Z = W X + b")
     return W.T @ dout, dout @ X.T, dout.sum(axis=1)
@@ -94,9 +100,13 @@ def train_linear(X, Y, W0, b0, lr, steps: int = 50) -> TrainResult:
     X (D_in, N), Y (D_out, N), W0 (D_out, D_in), b0 (D_out,). Stops early, with
     ``diverged=True`` and no exception, when the loss grows past 1e12 or stops being finite.
     """
-    lr = as_positive_float(lr, "lr")
+    lr, steps = as_positive_float(lr, "lr"), as_count(steps, "steps")
     W, b = as_float_array(W0, "W0", ndim=2).copy(), as_float_array(b0, "b0", ndim=1).copy()
+    X = as_float_array(X, "X", ndim=2)
+    check_shape("X", X, (W.shape[1], None), f"X is (D_in, N) and W0 is {W.shape} = (D_out, D_in)")
+    check_shape("b0", b, (W.shape[0],), "one bias per output row of W0")
     Y = as_float_array(Y, "Y", ndim=2)
+    check_shape("Y", Y, (W.shape[0], X.shape[1]), "Y has the shape of Z = W X + b")
     losses, diverged = [], False
     with np.errstate(over="ignore", invalid="ignore"):
         for step in range(steps + 1):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, as_real
 
 __all__ = ["squared_error", "squared_error_backward"]
 
@@ -32,4 +32,4 @@ def squared_error(pred, target) -> float:
 def squared_error_backward(pred, target, dout: float = 1.0) -> np.ndarray:
     """dpred = dout * (pred - target); same shape as pred."""
     pred, target = _pair(pred, target)
-    return float(dout) * (pred - target)
+    return as_real(dout, "dout") * (pred - target)

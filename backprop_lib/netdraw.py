@@ -15,6 +15,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ._validate import as_count, as_float_array, check_shape
+
 __all__ = ["network_layout", "network_edges", "draw_network"]
 
 HIGHLIGHT = "#f0a400"
@@ -23,9 +25,18 @@ _X = {"a0": 0.0, "a1": 2.2, "z2": 4.4, "a2": 5.7, "L": 6.9}
 _TEX = {"a0": "a^0_{%d}", "a1": "a^1_{%d}", "z2": "z^2_{%d}", "a2": "a^2_{%d}"}
 
 
+def _sizes(sizes) -> tuple[int, int, int]:
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a tuple (D, H, K) of layer sizes, "
+                        f"got {type(sizes).__name__} {sizes!r}")
+    if len(sizes) != 3:
+        raise ValueError(f"sizes must have 3 entries (D, H, K), got {len(sizes)}: {tuple(sizes)!r}")
+    return tuple(as_count(n, f"sizes[{i}]", minimum=1) for i, n in enumerate(sizes))
+
+
 def network_layout(sizes=(3, 4, 2)) -> dict:
     """{node: (x, y)} for a (D, H, K) network; each column is centred on y = 0."""
-    D, H, K = sizes
+    D, H, K = _sizes(sizes)
     pos = {}
     for layer, n in (("a0", D), ("a1", H), ("z2", K), ("a2", K)):
         for i in range(n):
@@ -36,7 +47,7 @@ def network_layout(sizes=(3, 4, 2)) -> dict:
 
 def network_edges(sizes=(3, 4, 2)) -> dict:
     """{edge: (from node, to node)} for every edge of the drawing."""
-    D, H, K = sizes
+    D, H, K = _sizes(sizes)
     edges = {}
     edges.update({("W1", j, k): (("a0", k), ("a1", j)) for j in range(H) for k in range(D)})
     edges.update({("W2", j, k): (("a1", k), ("z2", j)) for j in range(K) for k in range(H)})
@@ -56,7 +67,15 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
     edge_values : {"W1": (H, D), "W2": (K, H)} arrays; edge width ~ |value| (largest = 5 pt),
                   colour by sign (blue positive, red negative). Gradients look good here.
     """
+    sizes = _sizes(sizes)
     pos, edges = network_layout(sizes), network_edges(sizes)
+    if edge_values is not None:
+        if not isinstance(edge_values, dict) or set(edge_values) - {"W1", "W2"}:
+            raise ValueError("edge_values must be a dict with keys among 'W1' (H, D) and 'W2' (K, H)")
+        want = {"W1": (sizes[1], sizes[0]), "W2": (sizes[2], sizes[1])}
+        edge_values = {k: as_float_array(v, f"edge_values[{k!r}]") for k, v in edge_values.items()}
+        for k, v in edge_values.items():
+            check_shape(f"edge_values[{k!r}]", v, want[k])
     highlight, node_text, edge_text = set(highlight), node_text or {}, edge_text or {}
     unknown = [h for h in highlight | set(node_text) | set(edge_text)
                if h not in pos and h not in edges]

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
-from .activations import sigmoid, softmax, softmax_vjp
-from .losses import squared_error
+from ._validate import as_count, as_float_array, as_positive_float, check_shape
+from .activations import _sigmoid, _softmax
 
 __all__ = ["PARAM_NAMES", "example", "forward", "loss", "backward", "gradients",
-           "sgd_step", "train"]
+           "sgd_step", "train", "TrainRun"]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -64,12 +63,21 @@ def forward(x, params) -> dict:
     x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (K,) or (K, N).
     """
     p = _params(params)
+    return _forward(_input(x, p), p)
+
+
+def _input(x, p):
     a0 = as_float_array(x, "x", ndim=(1, 2))
     check_shape("x", a0, (p["W1"].shape[1],) + a0.shape[1:], "one input per column")
+    return a0
+
+
+def _forward(a0, p) -> dict:
+    """forward without input checks (for training loops that checked once)."""
     z1 = p["W1"] @ a0 + _col(p["b1"], a0)
-    a1 = sigmoid(z1)
+    a1 = _sigmoid(z1)
     z2 = p["W2"] @ a1 + _col(p["b2"], a1)
-    a2 = softmax(z2, axis=0)
+    a2 = _softmax(z2, 0)
     return {"a0": a0, "z1": z1, "a1": a1, "z2": z2, "a2": a2, "params": p}
 
 
@@ -77,9 +85,27 @@ def _batch(a0) -> int:
     return 1 if a0.ndim == 1 else a0.shape[1]
 
 
+def _cache(cache) -> dict:
+    if not isinstance(cache, dict) or not {"a0", "a1", "a2", "params"} <= set(cache):
+        raise TypeError(f"cache must be the dict returned by forward, got {type(cache).__name__}")
+    return cache
+
+
+def _target(y, cache):
+    y = as_float_array(y, "y")
+    check_shape("y", y, cache["a2"].shape, "the target has the shape of the softmax output")
+    return y
+
+
 def loss(cache, y) -> float:
     """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2."""
-    return squared_error(cache["a2"], y) / _batch(cache["a0"])
+    cache = _cache(cache)
+    return _loss(cache, _target(y, cache))
+
+
+def _loss(cache, y) -> float:
+    d = cache["a2"] - y
+    return 0.5 * float(np.sum(d * d)) / _batch(cache["a0"])
 
 
 def backward(cache, y) -> dict:
@@ -88,17 +114,22 @@ def backward(cache, y) -> dict:
     Keys: loss, dL_da2, delta2 (= dL/dz2), dW2, db2, dL_da1 (= W2^T delta2),
     dsigma1 (= a1 (1 - a1)), delta1 (= dL/dz1), dW1, db1, dL_da0 (= W1^T delta1).
     """
+    cache = _cache(cache)
+    return _backward(cache, _target(y, cache))
+
+
+def _backward(cache, y) -> dict:
+    """backward without input checks."""
     a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
-    y = as_float_array(y, "y")
-    check_shape("y", y, a2.shape, "the target has the shape of the softmax output")
     n = _batch(a0)
     dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
-    delta2 = softmax_vjp(dL_da2, a2, axis=0)  # sum_m dL/da2_m * a2_m (delta_mj - a2_j)
+    # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
+    delta2 = a2 * (dL_da2 - np.sum(a2 * dL_da2, axis=0, keepdims=True))
     dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
     dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)
     delta1 = dsigma1 * dL_da1
     grads = {
-        "loss": loss(cache, y),
+        "loss": _loss(cache, y),
         "dL_da2": dL_da2, "delta2": delta2,
         "dW2": _outer(delta2, a1), "db2": _sum_cols(delta2),
         "dL_da1": dL_da1, "dsigma1": dsigma1, "delta1": delta1,
@@ -126,24 +157,65 @@ def gradients(x, y, params) -> dict:
 def sgd_step(params, grads, lr: float) -> dict:
     """A new params dict  p <- p - lr * dL/dp  (params and grads keyed W1, b1, W2, b2)."""
     p = _params(params)
+    lr = as_positive_float(lr, "lr")
+    if not isinstance(grads, dict) or set(PARAM_NAMES) - set(grads):
+        raise ValueError(f"grads must be a dict with keys {PARAM_NAMES}")
     new = {}
     for k in PARAM_NAMES:
         g = as_float_array(grads[k], f"grads[{k!r}]", finite=False)
         check_shape(f"grads[{k!r}]", g, p[k].shape, f"the shape of {k}")
-        new[k] = p[k] - float(lr) * g
+        new[k] = p[k] - lr * g
     return new
 
 
-def train(x, y, params, lr: float, steps: int):
+class TrainRun(tuple):
+    """What ``train`` returns: unpacks as ``(params, losses)``; also ``.diverged`` (bool).
+
+    When the parameters or the loss stop being finite (a learning rate far too large),
+    training stops there: ``params`` are the last finite ones, ``losses`` holds only the
+    finite losses computed (fewer than steps + 1) and ``diverged`` is True. No exception,
+    no NaN in ``losses``.
+    """
+
+    def __new__(cls, params, losses, diverged: bool):
+        run = super().__new__(cls, (params, losses))
+        run.diverged = bool(diverged)
+        return run
+
+    @property
+    def params(self) -> dict:
+        return self[0]
+
+    @property
+    def losses(self) -> np.ndarray:
+        return self[1]
+
+
+def train(x, y, params, lr: float, steps: int) -> TrainRun:
     """Full-batch gradient descent; returns (params after `steps` steps, losses (steps + 1,)).
 
     losses[t] is the loss before step t; losses[-1] is the loss of the returned params.
+    The result is a TrainRun: ``p, losses = train(...)`` works, and ``.diverged`` says
+    whether training stopped early because the numbers overflowed (see TrainRun).
     """
     p = _params(params)
-    losses = np.empty(int(steps) + 1)
-    for t in range(int(steps)):
-        g = backward(forward(x, p), y)
-        losses[t] = g["loss"]
-        p = sgd_step(p, {k: g["d" + k] for k in PARAM_NAMES}, lr)
-    losses[-1] = loss(forward(x, p), y)
-    return p, losses
+    a0 = _input(x, p)
+    y = _target(y, {"a2": _forward(a0, p)["a2"]})
+    lr = as_positive_float(lr, "lr")
+    steps = as_count(steps, "steps")
+    losses = np.empty(steps + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(steps + 1):
+            cache = _forward(a0, p)
+            if t == steps:
+                losses[t] = _loss(cache, y)
+                break
+            g = _backward(cache, y)
+            losses[t] = g["loss"]
+            new = {k: p[k] - lr * g["d" + k] for k in PARAM_NAMES}
+            if not all(np.all(np.isfinite(v)) for v in new.values()):
+                return TrainRun(p, losses[: t + 1], True)  # keep the last finite parameters
+            p = new
+    if not np.isfinite(losses[-1]):
+        return TrainRun(p, losses[:-1], True)
+    return TrainRun(p, losses, False)

@@ -34,8 +34,18 @@ def agreement(a, b, tol: float = 1e-8) -> str:
 
     Round-off noise (1e-11 here, 3e-11 on another CPU) is not printed, so stored outputs
     stay identical across machines while a real disagreement still shows its size.
+    NaN or infinity in a or b propagates: the result then reads 'max |difference| = nan  (!)'.
+    a and b must have the same shape (or shapes that broadcast, e.g. a number).
     """
     import numpy as np
 
-    d = float(np.max(np.abs(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))))
+    from ._validate import as_float_array, as_positive_float
+
+    a, b = as_float_array(a, "a", finite=False), as_float_array(b, "b", finite=False)
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"b must have the shape of a {a.shape} (or be a number), got {b.shape}") from None
+    tol = as_positive_float(tol, "tol")
+    d = float(np.max(np.abs(a - b))) if a.size and b.size else 0.0
     return f"max |difference| < {tol:.0e}" if d < tol else f"max |difference| = {d:.3e}  (!)"

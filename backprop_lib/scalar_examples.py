@@ -5,6 +5,7 @@ Derived in: chapters/01_computational_graphs.ipynb
 
 from __future__ import annotations
 
+from ._validate import as_float_array, check_shape
 from .engine import Node
 
 __all__ = ["add_mul_graph", "sigmoid_neuron_gates", "sigmoid_neuron_collapsed"]
@@ -21,11 +22,10 @@ def add_mul_graph(x=-2.0, y=5.0, z=-4.0) -> dict[str, Node]:
 
 
 def _inputs(w, x):
-    w, x = tuple(w), tuple(x)
-    if len(w) != 3 or len(x) != 2:
-        raise ValueError(
-            f"w must have 3 entries (w0, w1, w2) and x 2 entries (x0, x1); got {len(w)} and {len(x)}"
-        )
+    w, x = as_float_array(w, "w"), as_float_array(x, "x")
+    check_shape("w", w, (3,), "the entries w0, w1, w2")
+    check_shape("x", x, (2,), "the entries x0, x1")
+    w, x = tuple(float(v) for v in w), tuple(float(v) for v in x)
     return ([Node(v, f"w{i}") for i, v in enumerate(w)],
             [Node(v, f"x{i}") for i, v in enumerate(x)])
 

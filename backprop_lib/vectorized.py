@@ -13,7 +13,7 @@ import tracemalloc
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
+from ._validate import as_count, as_float_array, as_real, check_shape
 from .gradcheck import numerical_gradient
 
 __all__ = ["wx_norm_sq", "norm_sq_backward", "wx_norm_sq_backward", "dq_dW", "numerical_jacobian",
@@ -31,11 +31,14 @@ def wx_norm_sq(W, x):
 
 def norm_sq_backward(dout, q):
     """dq = dout * 2 q, the gradient of f = ||q||^2; q (m,)."""
-    return float(dout) * 2.0 * as_float_array(q, "q", ndim=1)
+    return as_real(dout, "dout") * 2.0 * as_float_array(q, "q", ndim=1)
 
 
 def wx_norm_sq_backward(dout, cache):
     """dW = dq x^T (m, n) and dx = W^T dq (n,), with dq = 2 q dout."""
+    if not (isinstance(cache, tuple) and len(cache) == 3):
+        raise TypeError(f"cache must be the (W, x, q) tuple returned by wx_norm_sq, "
+                        f"got {type(cache).__name__}")
     W, x, q = cache
     dq = norm_sq_backward(dout, q)
     return np.outer(dq, x), W.T @ dq
@@ -44,11 +47,13 @@ def wx_norm_sq_backward(dout, cache):
 def dq_dW(x, m: int):
     """T[k, i, j] = d q_k / d W_ij = 1[k = i] x_j for q = W x, W (m, n): shape (m, m, n)."""
     x = as_float_array(x, "x", ndim=1)
-    return np.einsum("ki,j->kij", np.eye(m), x)
+    return np.einsum("ki,j->kij", np.eye(as_count(m, "m", minimum=1)), x)
 
 
 def numerical_jacobian(f, x, eps: float = 1e-6):
     """J[k, ...] = d f(x)_k / d x[...] by central differences: shape f(x).shape + x.shape."""
+    if not callable(f):
+        raise TypeError(f"f must be a function of x, got {type(f).__name__}")
     x = as_float_array(x, "x")
     out = np.asarray(f(x), dtype=np.float64)
     J = np.empty(out.shape + x.shape)
@@ -89,6 +94,13 @@ def jacobian_vs_vjp_cost(ns, rng, repeat: int = 3):
 
     Returns a list of dicts with keys n, t_jacobian, t_vjp, peak_jacobian, peak_vjp.
     """
+    if isinstance(ns, (str, bytes)) or not hasattr(ns, "__iter__"):
+        raise TypeError(f"ns must be a sequence of sizes, got {type(ns).__name__} {ns!r}")
+    ns = [as_count(n, "ns[i]", minimum=1) for n in ns]
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+    repeat = as_count(repeat, "repeat", minimum=1)
     rows = []
     for n in ns:
         x, dout = rng.normal(size=n), rng.normal(size=n)

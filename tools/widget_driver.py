@@ -1,0 +1,192 @@
+"""Drive every ipywidgets ``interact`` of a chapter programmatically, as a reader would.
+
+The chapter is executed in a real kernel (nbclient, working directory chapters/, as the book
+build does). Then, in the same kernel, every live ``ipywidgets.interactive`` is found, each of
+its controls is set to the ends of its range (sliders: min and max; dropdowns: every option;
+checkboxes: both values), one at a time and then all at once, and every update is checked:
+
+* an exception raised by the interact function (ipywidgets catches it and calls
+  ``showtraceback``, which the driver intercepts) is recorded with the control values;
+* a warning (numpy overflow, invalid value, ...) raised during the update is recorded too.
+
+Optionally it also times ``latency_samples`` programmatic slider changes per widget: the time
+from setting ``slider.value`` until the update (the function and the inline figure redraw,
+i.e. rendering the PNG) has returned.
+
+Used by tests/test_widgets.py and tools/bench.py. On the command line:
+
+    .venv/bin/python tools/widget_driver.py chapters/04_network_by_hand.ipynb [--latency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+MARK = "@@WIDGET-DRIVER@@"
+
+# Runs inside the chapter's kernel after all its cells. Prints one JSON line after MARK.
+PROBE = r'''
+def __widget_probe(latency_samples):
+    import json, sys, time, traceback, warnings
+    import ipywidgets
+    from ipywidgets import interactive
+    from ipywidgets.widgets import widget as _wmod
+    from IPython import get_ipython
+
+    live = getattr(_wmod, "_instances", None)
+    if live is None:  # older ipywidgets
+        live = ipywidgets.Widget.widgets
+    found = [w for w in list(live.values()) if isinstance(w, interactive)]
+    ip = get_ipython()
+    report = []
+
+    def extremes(c):
+        from ipywidgets import Checkbox, Dropdown, FloatLogSlider, ToggleButtons, RadioButtons
+        if isinstance(c, FloatLogSlider):
+            return [c.base ** c.min, c.base ** c.max]
+        if isinstance(c, (Dropdown, ToggleButtons, RadioButtons)):
+            return [v for _, v in c._options_full] if hasattr(c, "_options_full") else list(c.options)
+        if isinstance(c, Checkbox):
+            return [True, False]
+        if hasattr(c, "min") and hasattr(c, "max"):
+            return [c.min, c.max]
+        return []
+
+    for idx, w in enumerate(found):
+        name = getattr(w.f, "__name__", repr(w.f))
+        controls = [c for c in w.kwargs_widgets if hasattr(c, "value")]
+        defaults = {c._kwarg: c.value for c in controls}
+        errors, warns, checks = [], [], 0
+        state = {}
+        orig = ip.showtraceback
+
+        def record(*a, **k):
+            etype, value, _ = sys.exc_info()
+            errors.append({"values": dict(state), "error": f"{etype.__name__}: {value}"})
+
+        def run(setter):
+            nonlocal checks
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                setter()
+                w.update()  # explicit: setting an unchanged value fires no observer
+            for m in caught:
+                warns.append({"values": dict(state), "warning": f"{m.category.__name__}: {m.message}"})
+            checks += 1
+
+        def set_all(vals):
+            for c in controls:  # set quietly; run() then calls one update with all values
+                c.unobserve(w.update, names="value")
+                try:
+                    if c._kwarg in vals:
+                        c.value = vals[c._kwarg]
+                finally:
+                    c.observe(w.update, names="value")
+            state.clear()
+            state.update({c._kwarg: c.value for c in controls})
+
+        ip.showtraceback = record
+        try:
+            import matplotlib.pyplot as plt
+            for c in controls:
+                for v in extremes(c):
+                    run(lambda c=c, v=v: set_all({**defaults, c._kwarg: v}))
+                    plt.close("all")
+            for end in (0, -1):  # every control at its low end, then at its high end
+                vals = {c._kwarg: (extremes(c) or [c.value])[end] for c in controls}
+                run(lambda vals=vals: set_all(vals))
+                plt.close("all")
+            set_all(defaults)
+            latency = []
+            slider = next((c for c in controls if hasattr(c, "min") and hasattr(c, "max")
+                           and not isinstance(c.value, bool)), None)
+            if latency_samples and slider is not None:
+                lo, hi = slider.min, slider.max
+                log = hasattr(slider, "base")
+                for i in range(latency_samples):
+                    t = (i % 10 + 1) / 11  # ten values strictly inside the range, cycled
+                    v = lo + t * (hi - lo)
+                    if isinstance(slider.value, int):
+                        v = int(round(v))
+                        if v == slider.value:
+                            v = lo if v != lo else hi
+                    v = slider.base ** v if log else v
+                    t0 = time.perf_counter()
+                    slider.value = v  # the observer runs the update synchronously
+                    latency.append(time.perf_counter() - t0)
+                    plt.close("all")
+                set_all(defaults)
+                w.update()
+        finally:
+            ip.showtraceback = orig
+        report.append({"index": idx, "function": name, "controls": sorted(defaults),
+                       "updates": checks, "errors": errors, "warnings": warns,
+                       "latency_control": getattr(slider, "_kwarg", None) if latency_samples else None,
+                       "latency_s": latency})
+    print("@@WIDGET-DRIVER@@" + json.dumps(report))
+'''
+
+
+def drive(path, latency_samples: int = 0, timeout: int = 900) -> list[dict]:
+    """Execute the notebook at ``path``, then probe its widgets; one dict per interact."""
+    path = Path(path).resolve()
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    probe = nbformat.v4.new_code_cell(PROBE + f"\n__widget_probe({int(latency_samples)})\n")
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            client.execute_cell(cell, i)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    for line in text.splitlines():
+        if line.startswith(MARK):
+            return json.loads(line[len(MARK):])
+    errs = [o for o in probe.outputs if o.get("output_type") == "error"]
+    raise RuntimeError(f"widget probe printed no report for {path.name}: {errs or text[-2000:]}")
+
+
+def chapters_with_widgets() -> list[Path]:
+    out = []
+    for p in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(p, as_version=4)
+        if any(c.cell_type == "code" and "interact(" in c.source for c in nb.cells):
+            out.append(p)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("notebooks", nargs="*", help="default: every chapter with a widget")
+    ap.add_argument("--latency", type=int, default=0, help="programmatic slider changes to time")
+    args = ap.parse_args(argv)
+    paths = [Path(p) for p in args.notebooks] or chapters_with_widgets()
+    bad = 0
+    for p in paths:
+        t0 = time.perf_counter()
+        for w in drive(p, args.latency):
+            lat = ""
+            if w["latency_s"]:
+                s = sorted(w["latency_s"])
+                lat = f", median update {1e3 * s[len(s) // 2]:.1f} ms over {len(s)}"
+            print(f"{p.name} widget {w['index']} {w['function']}({', '.join(w['controls'])}): "
+                  f"{w['updates']} updates, {len(w['errors'])} errors, "
+                  f"{len(w['warnings'])} warnings{lat}")
+            for e in w["errors"] + w["warnings"]:
+                print("   ", e)
+            bad += len(w["errors"]) + len(w["warnings"])
+        print(f"  ({time.perf_counter() - t0:.1f} s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -307,5 +307,5 @@ def run(ex: Exercise, fn) -> Feedback:
     names = " and ".join(g for g, _ in ex.grads)
     return Feedback(True, "pass",
                     f"Correct: {ex.function} passes all {n} cases (the chapter's setting and "
-                    f"{n - 1} held-back ones). {names} agree with central differences in every "
-                    f"entry, for random upstream gradients.")
+                    f"{n - 1} held-back ones): every entry of {names} agrees with central "
+                    f"differences, for random upstream gradients.")

@@ -1,7 +1,7 @@
 """Chapter 2 exercises: gradients of vector and matrix expressions.
 
     f = ||W x||^2 (times dout):   dW = 2 dout q x^T,  dx = 2 dout W^T q,  q = W x
-    y = max(0, x) element-wise:  dx = dout * 1[x > 0]   (the VJP, no Jacobian)
+    y = |x| element-wise:        dx = dout * sign(x)   (the VJP; J = diag(sign x) is never built)
 
 Derived in: chapters/02_vector_gradients.ipynb
 """
@@ -43,7 +43,7 @@ WX_NORM_SQ = Exercise(
 )
 
 
-def _relu_cases(rng):
+def _abs_cases(rng):
     out = []
     for s in [(6,), (2, 3), (1,), (4,)]:
         x = rng.uniform(0.2, 2.0, size=s) * rng.choice([-1.0, 1.0], size=s)
@@ -52,21 +52,23 @@ def _relu_cases(rng):
     return out
 
 
-RELU = Exercise(
-    name="relu_vjp", function="relu_vjp",
-    returns="dx with the shape of x: dout where x > 0 and 0 elsewhere",
+ABS = Exercise(
+    name="abs_vjp", function="abs_vjp",
+    returns="dx with the shape of x: dout where x > 0 and -dout where x < 0",
     grads=(("dx", "x"),),
-    forward=lambda x: np.maximum(x, 0.0),
+    forward=lambda x: np.abs(x),
     call=lambda fn, p, dout: fn(dout, p["x"]),
-    cases=_relu_cases,
+    cases=_abs_cases,
     mistakes=(
         Mistake(lambda p, d: (d,), "identity",
-                "you passed dout through unchanged; ReLU's local gradient is 0 where x <= 0, "
-                "so those entries must be 0."),
-        Mistake(lambda p, d: (d * np.maximum(p["x"], 0),), "value",
-                "you multiplied dout by max(0, x), the forward value; the local gradient is "
-                "the indicator 1[x > 0]."),
+                "you passed dout through unchanged; where x < 0, |x| = -x, so the local "
+                "gradient there is -1."),
+        Mistake(lambda p, d: (d * np.abs(p["x"]),), "value",
+                "you multiplied dout by |x|, the forward value; the local gradient is sign(x)."),
+        Mistake(lambda p, d: (np.where(p["x"] > 0, d, 0.0),), "relu",
+                "that is the ReLU's VJP (0 where x < 0); |x| does not flatten the negative "
+                "side, it mirrors it: the local gradient there is -1."),
     ),
 )
 
-EXERCISES = [WX_NORM_SQ, RELU]
+EXERCISES = [WX_NORM_SQ, ABS]

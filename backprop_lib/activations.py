@@ -47,10 +47,16 @@ def softmax(z, axis: int = 0) -> np.ndarray:
     use axis=-1 for rows. Subtracting the max changes nothing mathematically and keeps exp <= 1.
     """
     z = as_float_array(z, "z", ndim=(1, 2, 3))
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -z.ndim <= axis < z.ndim:
-        raise ValueError(f"axis must be an integer in [{-z.ndim}, {z.ndim}) for z of shape {z.shape}, "
-                         f"got {axis!r}")
+    _check_axis(axis, z, "z")
     return _softmax(z, axis)
+
+
+def _check_axis(axis, arr, name):
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"axis must be an integer, got {type(axis).__name__} {axis!r}")
+    if not -arr.ndim <= axis < arr.ndim:
+        raise ValueError(f"axis must be in [{-arr.ndim}, {arr.ndim}) for {name} of shape {arr.shape}, "
+                         f"got {axis}")
 
 
 def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
@@ -74,9 +80,7 @@ def softmax_vjp(dout, a, axis: int = 0) -> np.ndarray:
     dout = as_float_array(dout, "dout")
     if dout.shape != a.shape:
         raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -a.ndim <= axis < a.ndim:
-        raise ValueError(f"axis must be an integer in [{-a.ndim}, {a.ndim}) for a of shape {a.shape}, "
-                         f"got {axis!r}")
+    _check_axis(axis, a, "a")
     return _softmax_vjp(dout, a, axis)
 
 

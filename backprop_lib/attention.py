@@ -63,7 +63,8 @@ def value_layer(V, b, x) -> np.ndarray:
 
 def value_layer_backward(dv, V, x):
     """dV = dv x^T, db = sum of the columns of dv (b is shared by all columns), dx = V^T dv."""
-    v_shape = value_layer(V, np.zeros(np.shape(V)[0]), x).shape
+    V = as_float_array(V, "V", ndim=2)
+    v_shape = value_layer(V, np.zeros(V.shape[0]), x).shape
     dv = as_float_array(dv, "dv")
     check_shape("dv", dv, v_shape)
     V, x = as_float_array(V, "V"), as_float_array(x, "x")
@@ -196,7 +197,10 @@ def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> Program
     as_written=True takes the source program's step (query_update_as_written) instead.
     """
     Q = as_float_array(Q, "Q", ndim=2)
+    x1 = as_float_array(x1, "x1", ndim=1)
+    check_shape("x1", x1, (Q.shape[1],), "one entry per column of Q, the last one 1")
     k = as_float_array(k, "k", ndim=2)
+    check_shape("k", k, (Q.shape[0], None), "one key per column, as long as the query Q x1")
     y = as_float_array(y, "y")
     check_shape("y", y, (k.shape[1],), "one target score per key (column of k)")
     eta, steps = as_positive_float(eta, "eta"), as_count(steps, "steps")
@@ -218,6 +222,8 @@ def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> Program
 def keys_program(K, q, x, y, eta=0.01, steps=300) -> ProgramResult:
     """Gradient descent on K for L = 1/2 ||q^T K x - y||^2; x's last row is ones (bias in K)."""
     K = as_float_array(K, "K", ndim=2)
+    q = as_float_array(q, "q", ndim=1)
+    check_shape("q", q, (K.shape[0],), "the query is as long as a key (a row count of K)")
     x = as_float_array(x, "x", ndim=2)
     y = as_float_array(y, "y")
     check_shape("y", y, (x.shape[1],), "one target score per input (column of x)")

@@ -284,6 +284,8 @@ class Function:
 def graph_order(start) -> list:
     """Every node reachable from ``start`` through next_functions, each after the nodes it
     sends gradient to (inputs first, ``start`` last); backward runs the reverse of this list."""
+    if not hasattr(start, "next_functions"):
+        raise TypeError(f"start must be a graph node (tensor.grad_fn), got {type(start).__name__}")
     order, seen, stack = [], set(), [(start, False)]
     while stack:  # iterative DFS: deep graphs must not hit the recursion limit
         node, expanded = stack.pop()
@@ -319,6 +321,8 @@ def format_graph(root: Tensor, trace: list | None = None) -> str:
     that needs no gradient (backward skips it); a node reached a second time says ``(shared)``.
     With the ``trace`` of a backward pass, each node shows the gradient it received instead.
     """
+    if not isinstance(root, Tensor):
+        raise TypeError(f"root must be a Tensor, got {type(root).__name__}")
     received = {id(v.node): v.grad_output for v in trace or ()}
     start = root.node()
     if start is None:

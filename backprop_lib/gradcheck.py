@@ -56,7 +56,8 @@ def relative_error(analytic, numeric, floor: float = 1e-4) -> np.ndarray:
     if a.shape != n.shape:
         raise ValueError(f"numeric must have the shape of analytic {a.shape}, got {n.shape}")
     floor = as_positive_float(floor, "floor")
-    return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, as documented
+        return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
 
 
 @dataclass

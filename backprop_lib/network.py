@@ -41,8 +41,10 @@ def example() -> dict:
 
 
 def _params(params) -> dict:
-    if not isinstance(params, dict) or set(PARAM_NAMES) - set(params):
-        raise ValueError(f"params must be a dict with keys {PARAM_NAMES}")
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
+    if set(PARAM_NAMES) - set(params):
+        raise ValueError(f"params must be a dict with keys {PARAM_NAMES}, got keys {sorted(params)}")
     p = {k: as_float_array(params[k], k) for k in PARAM_NAMES}
     check_shape("W1", p["W1"], (None, None), "(H, D): row j holds the weights into neuron j")
     H, D = p["W1"].shape
@@ -158,8 +160,10 @@ def sgd_step(params, grads, lr: float) -> dict:
     """A new params dict  p <- p - lr * dL/dp  (params and grads keyed W1, b1, W2, b2)."""
     p = _params(params)
     lr = as_positive_float(lr, "lr")
-    if not isinstance(grads, dict) or set(PARAM_NAMES) - set(grads):
-        raise ValueError(f"grads must be a dict with keys {PARAM_NAMES}")
+    if not isinstance(grads, dict):
+        raise TypeError(f"grads must be a dict with keys {PARAM_NAMES}, got {type(grads).__name__}")
+    if set(PARAM_NAMES) - set(grads):
+        raise ValueError(f"grads must be a dict with keys {PARAM_NAMES}, got keys {sorted(grads)}")
     new = {}
     for k in PARAM_NAMES:
         g = as_float_array(grads[k], f"grads[{k!r}]", finite=False)

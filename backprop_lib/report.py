@@ -18,6 +18,9 @@ def _cell(v, digits: int) -> str:
 
 def format_table(headers, rows, digits: int = 6) -> str:
     """Rows of values as an aligned text table; floats get ``digits`` decimals."""
+    from ._validate import as_count
+
+    digits = as_count(digits, "digits")
     text = [[str(h) for h in headers]] + [[_cell(v, digits) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in text) for i in range(len(headers))]
     lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in text]

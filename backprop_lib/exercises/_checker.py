@@ -199,6 +199,9 @@ def _shape_feedback(ex, gname, var, g, e, case) -> Feedback | None:
                         "np.swapaxes(M, -1, -2).")
     if len(s) >= 2 and gs == s[:-2] + (s[-1], s[-2]):
         return Feedback(False, "transpose", head + " - did you transpose the last two axes?")
+    if g.size == e.size and _close(g.reshape(s), e):
+        return Feedback(False, "reshape", head + f". The numbers are right: return them with "
+                        f"{_shape(s)} (e.g. .reshape({s}) or np.ravel).")
     if len(gs) == len(s) + 1:
         for axis in range(len(gs)):
             if tuple(np.delete(np.array(gs), axis)) == s:
@@ -211,9 +214,6 @@ def _shape_feedback(ex, gname, var, g, e, case) -> Feedback | None:
                                 f"all of them, so its gradient is the sum of their "
                                 f"contributions: sum over axis {axis}.{why}",
                                 {"axis": axis})
-    if g.size == e.size and _close(g.reshape(s), e):
-        return Feedback(False, "reshape", head + f". The numbers are right: return them with "
-                        f"{_shape(s)} (e.g. .reshape({s}) or np.ravel).")
     return Feedback(False, "shape", head + ".")
 
 

@@ -1,0 +1,353 @@
+"""The exercise checker: reference solutions pass, stubs and typical mistakes get the intended
+feedback, the feedback is deterministic, and the solutions published in the chapters pass."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from conftest import CHAPTERS
+
+from backprop_lib.autograd import Function
+from backprop_lib.exercises import EXERCISES, check
+
+sw = np.swapaxes
+
+
+# ---- reference solutions (the same formulas as the chapters' Solution dropdowns) ----
+
+def mul_backward(dout, x, y):
+    return dout * y, dout * x
+
+
+def max_backward(dout, x, y):
+    return (dout, 0.0) if x > y else (0.0, dout)
+
+
+def sigmoid_gate_backward(dout, s):
+    return dout * (1.0 - s) * s
+
+
+def wx_norm_sq_backward(dout, W, x):
+    dq = 2.0 * dout * (W @ x)
+    return np.outer(dq, x), W.T @ dq
+
+
+def abs_vjp(dout, x):
+    return dout * np.sign(x)
+
+
+def linear_backward_rows(dY, X, W):
+    return dY @ W.T, X.T @ dY, dY.sum(axis=0)
+
+
+def linear_backward_cols(dZ, W, X):
+    return dZ @ X.T, W.T @ dZ, dZ.sum(axis=1)
+
+
+def softmax_vjp(dout, a):
+    return a * (dout - np.dot(a, dout))
+
+
+def hidden_delta(delta2, W2, a1):
+    return a1 * (1.0 - a1) * (W2.T @ delta2)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, z):
+        t = np.tanh(z)
+        ctx.save_for_backward(t)
+        return t
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (t,) = ctx.saved_tensors
+        return grad_output * (1.0 - t**2)
+
+
+class MatMul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b = ctx.saved_tensors
+        return grad_output @ b.T, a.T @ grad_output
+
+
+def values_backward(dz, alpha):
+    return np.outer(dz, alpha)
+
+
+def query_backward(de, k):
+    return k @ de
+
+
+def keys_backward(de, q, k):
+    return np.outer(q, de)
+
+
+def scores_backward(dS, Q, K):
+    scale = 1.0 / np.sqrt(Q.shape[-2])
+    return scale * (K @ dS), scale * (Q @ sw(dS, -1, -2))
+
+
+def softmax_keys_backward(dA, A):
+    return A * (dA - np.sum(A * dA, axis=-2, keepdims=True))
+
+
+def projection_weight_backward(dP, X):
+    return (dP @ sw(X, -1, -2)).sum(axis=0)
+
+
+REFERENCE = {
+    "mul_gate": mul_backward, "max_gate": max_backward, "sigmoid_gate": sigmoid_gate_backward,
+    "wx_norm_sq": wx_norm_sq_backward, "abs_vjp": abs_vjp,
+    "linear_rows": linear_backward_rows, "linear_cols": linear_backward_cols,
+    "softmax_vjp": softmax_vjp, "hidden_delta": hidden_delta,
+    "tanh_function": Tanh, "matmul_function": MatMul,
+    "values_gradient": values_backward, "query_gradient": query_backward,
+    "keys_gradient": keys_backward, "scaled_scores": scores_backward,
+    "softmax_keys": softmax_keys_backward, "projection_weight": projection_weight_backward,
+}
+
+
+def test_every_exercise_has_a_reference_solution():
+    assert set(REFERENCE) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_reference_solution_passes(name):
+    fb = check(name, REFERENCE[name])
+    assert fb.ok and fb.kind == "pass", str(fb)
+    assert "Correct" in str(fb) and "held-back" in str(fb)
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_every_exercise_has_a_held_back_case_and_a_random_upstream(name):
+    ex = EXERCISES[name]
+    cases = ex.cases(np.random.default_rng(0))
+    assert len(cases) >= 3
+    shapes = {tuple(np.shape(v) for v in c.point.values()) for c in cases}
+    assert len(shapes) >= 2 or all(np.ndim(v) == 0 for c in cases for v in c.point.values())
+
+
+def _stub(*args):
+    return None
+
+
+class _StubTanh(Tanh):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return None
+
+
+class _StubMatMul(MatMul):
+    @staticmethod
+    def backward(ctx, grad_output):
+        return None
+
+
+STUBS = {"tanh_function": _StubTanh, "matmul_function": _StubMatMul}
+
+
+@pytest.mark.parametrize("name", sorted(EXERCISES))
+def test_the_stub_is_told_what_to_return(name):
+    fb = check(name, STUBS.get(name, _stub))
+    assert not fb.ok and fb.kind == "stub"
+    assert "not implemented yet" in str(fb)
+    assert f"It should return {EXERCISES[name].returns}" in str(fb)
+
+
+def test_not_implemented_error_counts_as_the_stub():
+    def stub(dout, x, y):
+        raise NotImplementedError
+
+    assert check("mul_gate", stub).kind == "stub"
+
+
+def test_feedback_is_deterministic():
+    wrong = lambda dY, X, W: (dY @ W.T, X.T @ dY, dY[0] + 0.5)  # noqa: E731
+    assert str(check("linear_rows", wrong)) == str(check("linear_rows", wrong))
+
+
+# ---- typical mistakes: (exercise, wrong function, feedback kind, words the message must contain) --
+
+MISTAKES = [
+    # wrong shape: transposed dW on a non-square W, with the brief's wording
+    ("linear_rows", lambda dY, X, W: (dY @ W.T, dY.T @ X, dY.sum(0)), "transpose",
+     ["dW has shape (2, 3) but W has shape (3, 2)", "shape of its variable", "did you transpose"]),
+    ("keys_gradient", lambda de, q, k: np.outer(de, q), "transpose", ["did you transpose"]),
+    # transposed result where the shapes agree (square case, held back)
+    ("matmul_function", None, "transpose", ["grad_b has shape (4, 3) but b has shape (3, 4)"]),
+    ("keys_gradient",  # transposed only where it still fits: the held-back square case
+     lambda de, q, k: np.outer(q, de).T if k.shape[0] == k.shape[1] else np.outer(q, de),
+     "transpose", ["transpose of the true gradient", "square", "The first case passed"]),
+    # sign error
+    ("linear_rows", lambda dY, X, W: (-dY @ W.T, X.T @ dY, dY.sum(0)), "sign", ["opposite sign"]),
+    ("mul_gate", lambda d, x, y: (-d * y, -d * x), "sign", ["opposite sign"]),
+    # missing sum over the batch (extra axis), and a mean instead of a sum
+    ("linear_rows", lambda dY, X, W: (dY @ W.T, X.T @ dY, dY), "batch_sum",
+     ["db has shape (4, 2) but b has shape (2,)", "sum over axis 0", "your numbers are right"]),
+    ("projection_weight", lambda dP, X: dP @ sw(X, -1, -2), "batch_sum",
+     ["extra axis 0", "sequences of the batch", "sum over axis 0"]),
+    ("query_gradient", lambda de, k: k * de, "batch_sum", ["the keys", "sum over axis 1"]),
+    ("linear_rows", lambda dY, X, W: (dY @ W.T, X.T @ dY, dY.mean(0)), "factor",
+     ["divided by the batch size 4", "sum, not a mean"]),
+    ("linear_rows", lambda dY, X, W: (dY @ W.T, X.T @ dY, dY[0]), "batch_sum",
+     ["first example", "sums the rows"]),
+    ("linear_cols", lambda dZ, W, X: (dZ @ X.T, W.T @ dZ, dZ.sum(0)), "batch_sum",
+     ["axis 1", "columns"]),
+    # uniform-upstream shortcut: right only when dout is all ones
+    ("mul_gate", lambda d, x, y: (y, x), "uniform", ["right when dout is all ones", "depend on dout"]),
+    ("softmax_vjp", lambda d, a: np.zeros_like(a), "uniform", ["all ones"]),
+    ("abs_vjp", lambda d, x: np.sign(x), "uniform", ["all ones"]),
+    ("tanh_function", None, "uniform", ["grad_output is all ones"]),
+    # wrong shape in general, and the right numbers in the wrong shape
+    ("hidden_delta", lambda d, W, a: (a * (1 - a) * (W.T @ d))[:, None], "reshape",
+     ["has shape (4, 1) but z1 has shape (4,)", "numbers are right"]),
+    ("values_gradient", lambda dz, alpha: np.outer(dz, alpha)[:, :1], "shape",
+     ["dv has shape (3, 1) but v has shape (3, 4)"]),
+    # a constant factor
+    ("wx_norm_sq", lambda d, W, x: (d * np.outer(W @ x, x), 2 * d * W.T @ W @ x), "factor",
+     ["0.5 times the true gradient"]),
+    ("scaled_scores", lambda dS, Q, K: (K @ dS, Q @ sw(dS, -1, -2)), "scale", ["1 / sqrt(d_k)"]),
+    # 3-D transpose with .T
+    ("scaled_scores", lambda dS, Q, K: (K @ dS / np.sqrt(3), Q @ dS.T / np.sqrt(3)), "exception",
+     ["raised ValueError", "np.swapaxes(M, -1, -2)"]),
+    # typical mistakes of single exercises
+    ("max_gate", lambda d, x, y: (d, d), "distributor", ["add gate", "routes"]),
+    ("max_gate", lambda d, x, y: (0.0, d) if x > y else (d, 0.0), "swapped", ["smaller input"]),
+    ("mul_gate", lambda d, x, y: (d * x, d * y), "not_swapped", ["OTHER input"]),
+    ("sigmoid_gate", lambda d, s: d * s, "local", ["s (1 - s)"]),
+    ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
+    ("hidden_delta", lambda d, W, a: W.T @ d, "local", ["a1 (1 - a1)"]),
+    ("matmul_function", None, "order", ["swapped", "order"]),
+    ("softmax_keys", lambda dA, A: A * (dA - np.sum(A * dA, axis=-1, keepdims=True)), "axis",
+     ["axis -2"]),
+    ("abs_vjp", lambda d, x: np.where(x > 0, d, 0.0), "relu", ["ReLU"]),
+    # an exception is reported briefly, with the case
+    ("linear_rows", lambda dY, X, W: (dY @ W, X.T @ dY, dY.sum(0)), "exception",
+     ["raised ValueError", "case 1 of 4", "inner sizes"]),
+    # wrong number of results
+    ("linear_rows", lambda dY, X, W: dY @ W.T, "count", ["tuple (dX, dW, db) of 3 gradients"]),
+    # nothing else fits: the first wrong entry, with expected and given values
+    ("hidden_delta", lambda d, W, a: a * (1 - a) * (W.T @ d) + np.arange(a.size).reshape(a.shape),
+     "entry", ["entries of delta1 are wrong", "delta1[1]", "expected", "your function gives"]),
+]
+
+
+class _MatMulTransposed(MatMul):
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b = ctx.saved_tensors
+        return grad_output @ b.T, (a.T @ grad_output).T
+
+
+class _MatMulSwapped(MatMul):
+    @staticmethod
+    def backward(ctx, grad_output):
+        a, b = ctx.saved_tensors
+        return a.T @ grad_output, grad_output @ b.T
+
+
+class _TanhOnes(Tanh):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (t,) = ctx.saved_tensors
+        return 1.0 - t**2
+
+
+CLASSES = {("matmul_function", "transpose"): _MatMulTransposed,
+           ("matmul_function", "order"): _MatMulSwapped,
+           ("tanh_function", "uniform"): _TanhOnes}
+
+
+@pytest.mark.parametrize("name, wrong, kind, words", MISTAKES,
+                         ids=[f"{m[0]}-{m[2]}-{i}" for i, m in enumerate(MISTAKES)])
+def test_typical_mistake_gets_the_intended_feedback(name, wrong, kind, words):
+    fn = wrong if wrong is not None else CLASSES[name, kind]
+    fb = check(name, fn)
+    text = str(fb)
+    assert not fb.ok and fb.kind == kind, f"expected {kind}, got {fb.kind}:\n{text}"
+    for w in words:
+        assert w in text, f"{w!r} missing from:\n{text}"
+    assert text.strip().lower() != "wrong"
+
+
+def test_a_mistake_that_shows_only_on_a_held_back_case_says_so():
+    # right for a single example (N = 1 is case 2), wrong on the square case 3
+    def wrong(dY, X, W):
+        return dY @ W.T, X.T @ dY, dY.sum(axis=0) if W.shape[0] != W.shape[1] else -dY.sum(0)
+
+    fb = check("linear_rows", wrong)
+    assert fb.kind == "sign" and "The first 2 cases passed" in str(fb)
+    assert "a held-back case" in str(fb)
+
+
+def test_unknown_exercise_and_non_callable_are_clear_errors():
+    with pytest.raises(ValueError, match="no exercise named"):
+        check("nope", mul_backward)
+    with pytest.raises(TypeError, match="pass your function itself"):
+        check("mul_gate", mul_backward(1.0, 2.0, 3.0))
+
+
+# ---- the chapters: every exercise cell shows the stub's feedback; the published solution passes --
+
+def _cells(path):
+    return json.loads(path.read_text())["cells"]
+
+
+def _exercise_cells():
+    for path in CHAPTERS:
+        cells = _cells(path)
+        for i, c in enumerate(cells):
+            src = "".join(c["source"])
+            m = re.search(r'^check\("(\w+)", (\w+)\)', src, re.M)
+            if c["cell_type"] == "code" and m:
+                sol = "".join(cells[i + 1]["source"])
+                yield pytest.param(path, src, m.group(1), sol, id=f"{path.stem[:2]}-{m.group(1)}")
+
+
+EXERCISE_CELLS = list(_exercise_cells())
+
+
+def test_every_chapter_has_two_to_four_exercises_after_its_summary():
+    for path in CHAPTERS:
+        cells = _cells(path)
+        summary = max(i for i, c in enumerate(cells) if "## Summary" in "".join(c["source"]))
+        checks = [i for i, c in enumerate(cells) if c["cell_type"] == "code"
+                  and re.search(r'^check\("', "".join(c["source"]), re.M)]
+        assert 2 <= len(checks) <= 4, f"{path.name}: {len(checks)} exercises"
+        assert min(checks) > summary, f"{path.name}: exercises must come after the Summary"
+    assert {p.values[2] for p in EXERCISE_CELLS} == set(EXERCISES)
+
+
+@pytest.mark.parametrize("path, src, name, solution", EXERCISE_CELLS)
+def test_stub_cell_stores_the_stub_feedback_and_the_solution_is_a_closed_dropdown(
+        path, src, name, solution):
+    cell = next(c for c in _cells(path) if "".join(c["source"]) == src)
+    shown = "".join("".join(o.get("data", {}).get("text/plain", "")) for o in cell["outputs"])
+    assert "not implemented yet" in shown
+    assert solution.startswith(":::{dropdown} Solution\n```python\n")
+    assert ":open:" not in solution
+
+
+@pytest.mark.parametrize("path, src, name, solution", EXERCISE_CELLS)
+def test_the_published_solution_passes(path, src, name, solution):
+    code = solution.split("```python\n", 1)[1].split("\n```", 1)[0]
+    stub = src.split(f'\ncheck("{name}"')[0]
+    if code.startswith("    @staticmethod"):  # a method: put it in place of the stub's backward
+        start = stub.index("    @staticmethod\n    def backward")
+        stub = stub[:start] + code + "\n"
+        code = ""
+    env = {"np": np, "Function": Function}
+    exec(compile(stub + "\n" + code, f"{path.name}:{name}", "exec"), env)  # noqa: S102
+    fn_name = re.search(rf'check\("{name}", (\w+)\)', src).group(1)
+    fb = check(name, env[fn_name])
+    assert fb.ok, str(fb)

@@ -1,10 +1,43 @@
-"""Small Sphinx fixes for the course site.
+"""Small Sphinx extensions for the course site.
 
-sphinx-thebe 0.3.1 (and sphinx-togglebutton) register their inline configuration scripts once
-per `env-before-read-docs` event, which fires more than once in a Jupyter Book build; the page
-then declares `const THEBE_JS_URL` twice and the browser logs a SyntaxError. We drop script
-tags that repeat an earlier one (same file, or same inline body, and same attributes).
+1. Stale outputs. Sphinx re-reads only pages whose source changed, and myst-nb executes a
+   notebook only when it is read, so after an edit to backprop_lib alone an incremental build
+   would serve the old outputs even with `execute_notebooks: force`. We hash the library (and
+   the numpy/matplotlib versions) into the build environment and, when the hash changes, mark
+   every notebook outdated so that it is re-executed. Unchanged builds stay fast.
+2. Duplicate scripts. sphinx-thebe 0.3.1 (and sphinx-togglebutton) register their inline
+   configuration scripts once per `env-before-read-docs` event, which fires more than once in a
+   Jupyter Book build; the page then declares `const THEBE_JS_URL` twice and the browser logs a
+   SyntaxError. We drop script tags that repeat an earlier one.
 """
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def _library_fingerprint() -> str:
+    import matplotlib
+    import numpy
+
+    import backprop_lib
+
+    h = hashlib.sha256(f"numpy {numpy.__version__} matplotlib {matplotlib.__version__}".encode())
+    for path in sorted(Path(backprop_lib.__file__).parent.rglob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def _outdated_when_library_changed(app, env, added, changed, removed):
+    fingerprint = _library_fingerprint()
+    previous = getattr(env, "backprop_lib_fingerprint", None)
+    env.backprop_lib_fingerprint = fingerprint
+    if previous is None or previous == fingerprint:
+        return []
+    notebooks = [d for d in env.found_docs if str(env.doc2path(d)).endswith(".ipynb")]
+    return [d for d in notebooks if d not in added and d not in changed]
 
 
 def _dedupe_scripts(app, pagename, templatename, context, doctree):
@@ -20,5 +53,6 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
 
 
 def setup(app):
+    app.connect("env-get-outdated", _outdated_when_library_changed)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

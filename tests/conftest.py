@@ -43,6 +43,8 @@ def built_book():
         return Path(prebuilt)
     subprocess.run([sys.executable, str(ROOT / "tools" / "fetch_assets.py")], check=True)
     jb = Path(sys.executable).parent / "jupyter-book"
+    # Incremental: unchanged pages are not re-executed, but _ext/site_fixes.py marks every
+    # notebook outdated when backprop_lib changed, so outputs are never stale.
     proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
                           capture_output=True, text=True, cwd=ROOT)
     if proc.returncode != 0:

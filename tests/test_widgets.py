@@ -1,0 +1,53 @@
+"""Every widget of every chapter, with each control at both ends of its range, updates without
+an exception or a numpy warning (tools/widget_driver.py executes the chapter in a kernel and
+drives its ipywidgets.interact controls programmatically)."""
+
+from __future__ import annotations
+
+import sys
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+from widget_driver import chapters_with_widgets, drive  # noqa: E402
+
+WIDGET_CHAPTERS = chapters_with_widgets()
+
+
+def test_some_chapters_have_widgets():
+    assert WIDGET_CHAPTERS, "no chapter uses interact(...)"
+
+
+@pytest.mark.parametrize("path", WIDGET_CHAPTERS, ids=[p.stem for p in WIDGET_CHAPTERS])
+def test_every_widget_survives_the_ends_of_every_slider(path):
+    report = drive(path)
+    assert report, f"{path.name} calls interact(...) but the driver found no live widget"
+    problems = []
+    for w in report:
+        assert w["updates"] >= 2 * len(w["controls"]), w  # each control moved at least twice
+        problems += [f"{w['function']} {e}" for e in w["errors"] + w["warnings"]]
+    assert not problems, f"{path.name}:\n" + "\n".join(map(str, problems))
+
+
+def test_the_driver_catches_an_exception_and_a_warning(tmp_path):
+    """A widget that fails at the top of its range must be reported (the driver is not blind)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import numpy as np\n"
+        "from ipywidgets import FloatSlider, Checkbox, interact\n"
+        "def f(x=0.0, loud=False):\n"
+        "    if x > 0.9:\n"
+        "        raise ValueError('too big')\n"
+        "    if loud:\n"
+        "        np.log(np.array([-1.0]))\n"
+        "    print(x)\n"
+        "interact(f, x=FloatSlider(value=0.0, min=-1.0, max=1.0), loud=Checkbox(value=False));\n")]
+    path = tmp_path / "probe.ipynb"
+    nbformat.write(nb, path)
+    (w,) = drive(path, latency_samples=5)
+    assert [e["values"]["x"] for e in w["errors"]] == [1.0, 1.0]  # x at max alone, then all at max
+    assert all("ValueError: too big" in e["error"] for e in w["errors"])
+    assert any("RuntimeWarning" in m["warning"] and m["values"]["loud"] for m in w["warnings"])
+    assert len(w["latency_s"]) == 5 and w["latency_control"] == "x"

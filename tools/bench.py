@@ -1,0 +1,282 @@
+"""Benchmark (`make bench`): build/test times, widget latency, backprop_lib vs PyTorch, Jacobian vs VJP.
+
+Prints a table and writes it to bench/results.md. With --quick the slow part (make book on a
+clean _build, make test) is skipped and its previous results are kept from bench/results.md.
+
+    .venv/bin/python tools/bench.py            # everything (several minutes)
+    .venv/bin/python tools/bench.py --quick    # skip make book / make test
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "results.md"
+sys.path.insert(0, str(ROOT / "tools"))
+
+TARGETS = {
+    "book": 60.0, "test": 120.0, "widget": 0.050,
+    "net342": 1 / 2.0,  # ours / torch <= 0.5 (at least 2x faster)
+    "net784": 1.5, "head": 2.0,
+}
+
+
+def ok(flag: bool) -> str:
+    return "yes" if flag else "**no**"
+
+
+def median_time(fn, repeat: int = 5, number: int = 1) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------- 1. make book, make test
+
+def run_make(target: str, clean: bool) -> float:
+    if clean:
+        shutil.rmtree(ROOT / "_build", ignore_errors=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run(["make", target], cwd=ROOT, capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(f"make {target} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        return float("nan")
+    return dt
+
+
+def build_section(book_runs: int, test_runs: int) -> str:
+    book = [run_make("book", clean=True) for _ in range(book_runs)]
+    print("make book:", ", ".join(f"{t:.1f} s" for t in book))
+    test = [run_make("test", clean=True) for _ in range(test_runs)]
+    print("make test:", ", ".join(f"{t:.1f} s" for t in test))
+    mb, mt = statistics.median(book), statistics.median(test)
+    rows = [
+        "| what | runs (s) | median (s) | target (s) | met |",
+        "| --- | --- | --- | --- | --- |",
+        f"| `make book`, clean `_build`, all chapters executed | {', '.join(f'{t:.1f}' for t in book)} "
+        f"| {mb:.1f} | {TARGETS['book']:.0f} | {ok(mb <= TARGETS['book'])} |",
+        f"| `make test` (ruff, pytest incl. nbval, book build, browser tests), clean `_build` "
+        f"| {', '.join(f'{t:.1f}' for t in test)} | {mt:.1f} | {TARGETS['test']:.0f} "
+        f"| {ok(mt <= TARGETS['test'])} |",
+    ]
+    return "\n".join(rows)
+
+
+# ---------------------------------------------------------------- 2. widget latency
+
+def widget_section(samples: int) -> str:
+    from widget_driver import chapters_with_widgets, drive
+
+    rows = ["| chapter | widget | control moved | median update (ms) | max (ms) | target (ms) | met |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    for path in chapters_with_widgets():
+        for w in drive(path, latency_samples=samples):
+            lat = w["latency_s"]
+            if not lat:
+                continue
+            med = statistics.median(lat)
+            print(f"widget {path.stem} {w['function']}: median {1e3 * med:.1f} ms")
+            rows.append(f"| {path.stem} | `{w['function']}` | {w['latency_control']} | {1e3 * med:.1f} "
+                        f"| {1e3 * max(lat):.1f} | {1e3 * TARGETS['widget']:.0f} "
+                        f"| {ok(med <= TARGETS['widget'])} |")
+    return "\n".join(rows)
+
+
+# ---------------------------------------------------------------- 3. backprop_lib vs PyTorch
+
+def ours_342(steps=1000):
+    from backprop_lib import network as nw
+
+    ex = nw.example()
+    return lambda: nw.train(ex["x"], ex["y"], ex["params"], lr=0.5, steps=steps)
+
+
+def torch_mlp(torch, x, y, params, lr, steps):
+    """Same math as backprop_lib.network: sigmoid hidden layer, softmax over dim 0, L = mean 1/2 sum."""
+    P = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in params.items()}
+    X = torch.tensor(x, dtype=torch.float64)
+    Y = torch.tensor(y, dtype=torch.float64)
+    n = 1 if X.dim() == 1 else X.shape[1]
+    col = (lambda b: b) if X.dim() == 1 else (lambda b: b[:, None])
+
+    def run():
+        for _ in range(steps):
+            a1 = torch.sigmoid(P["W1"] @ X + col(P["b1"]))
+            a2 = torch.softmax(P["W2"] @ a1 + col(P["b2"]), dim=0)
+            loss = 0.5 * ((a2 - Y) ** 2).sum() / n
+            loss.backward()
+            with torch.no_grad():
+                for p in P.values():
+                    p -= lr * p.grad
+                    p.grad = None
+        return float(loss)
+
+    return run
+
+
+def mlp784(rng):
+    D, H, K, N = 784, 128, 10, 128
+    params = {"W1": rng.normal(scale=D ** -0.5, size=(H, D)), "b1": np.zeros(H),
+              "W2": rng.normal(scale=H ** -0.5, size=(K, H)), "b2": np.zeros(K)}
+    x = rng.normal(size=(D, N))
+    y = np.eye(K)[:, rng.integers(0, K, size=N)]
+    return x, y, params
+
+
+def torch_head(torch, T=128, d=64, seed=0):
+    """The same workload as backprop_lib.attention_head.make_benchmark, with torch autograd."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(1, d, T))
+    Ws = [rng.normal(size=(d, d)) / np.sqrt(d) for _ in range(3)]
+    dout = torch.tensor(rng.normal(size=(1, d, T)))
+    Xt = torch.tensor(X, requires_grad=True)
+    Wq, Wk, Wv = (torch.tensor(W, requires_grad=True) for W in Ws)
+    scale = 1.0 / np.sqrt(d)
+
+    def run():
+        Q, K, V = Wq @ Xt, Wk @ Xt, Wv @ Xt
+        A = torch.softmax((K.transpose(-1, -2) @ Q) * scale, dim=-2)
+        Z = V @ A
+        Z.backward(dout)
+        s = float(Xt.grad.sum())
+        for t in (Xt, Wq, Wk, Wv):
+            t.grad = None
+        return s
+
+    return run
+
+
+def torch_section() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "PyTorch is not installed: comparison skipped (`pip install torch==2.13.0`, CPU build)."
+    from backprop_lib import network as nw
+    from backprop_lib.attention_head import make_benchmark
+
+    threads = torch.get_num_threads()
+    rows = ["| workload | backprop_lib (ms) | PyTorch eager (ms) | ours / torch | target | met |",
+            "| --- | --- | --- | --- | --- | --- |"]
+
+    ex = nw.example()
+    ours = median_time(ours_342(), repeat=5)
+    theirs = median_time(torch_mlp(torch, ex["x"], ex["y"], ex["params"], 0.5, 1000), repeat=5)
+    r = ours / theirs
+    print(f"3-4-2 x1000: ours {ours * 1e3:.1f} ms, torch {theirs * 1e3:.1f} ms, ratio {r:.2f}")
+    rows.append(f"| 3-4-2 network (Chapter 4), 1000 full-batch steps, `network.train` | {ours * 1e3:.1f} "
+                f"| {theirs * 1e3:.1f} | {r:.2f} | <= 0.50 (2x faster) | {ok(r <= TARGETS['net342'])} |")
+
+    x, y, p = mlp784(np.random.default_rng(0))
+    ours = median_time(lambda: nw.train(x, y, p, lr=0.5, steps=100), repeat=3)
+    theirs = median_time(torch_mlp(torch, x, y, p, 0.5, 100), repeat=3)
+    r = ours / theirs
+    print(f"784-128-10 x100: ours {ours * 1e3:.1f} ms, torch {theirs * 1e3:.1f} ms, ratio {r:.2f}")
+    rows.append(f"| 784-128-10 sigmoid network, random data, batch 128, 100 steps | {ours * 1e3:.1f} "
+                f"| {theirs * 1e3:.1f} | {r:.2f} | <= 1.5 | {ok(r <= TARGETS['net784'])} |")
+
+    ours = median_time(make_benchmark(T=128, d=64), repeat=7, number=20)
+    theirs = median_time(torch_head(torch), repeat=7, number=20)
+    r = ours / theirs
+    print(f"head T=128 d=64: ours {ours * 1e3:.2f} ms, torch {theirs * 1e3:.2f} ms, ratio {r:.2f}")
+    rows.append(f"| self-attention head forward + backward, T = 128, d = 64 (`make_benchmark`) "
+                f"| {ours * 1e3:.2f} | {theirs * 1e3:.2f} | {r:.2f} | <= 2 | {ok(r <= TARGETS['head'])} |")
+    return (f"float64 on both sides; torch {torch.__version__}, {threads} threads; numpy "
+            f"{np.__version__}. Median of repeated runs after one warm-up run.\n\n" + "\n".join(rows))
+
+
+# ---------------------------------------------------------------- 4. Jacobian vs VJP
+
+def jacobian_section(n=4096) -> str:
+    from backprop_lib.vectorized import jacobian_vs_vjp_cost
+
+    (row,) = jacobian_vs_vjp_cost([n], np.random.default_rng(0), repeat=5)
+    print(f"n={n}: Jacobian {row['t_jacobian'] * 1e3:.1f} ms / {row['peak_jacobian'] / 2**20:.0f} MiB, "
+          f"VJP {row['t_vjp'] * 1e6:.1f} us / {row['peak_vjp'] / 2**10:.0f} KiB")
+    return "\n".join([
+        "| n | method | fastest time | peak traced memory |",
+        "| --- | --- | --- | --- |",
+        f"| {n} | build J = diag(1[x > 0]), then J^T dout | {row['t_jacobian'] * 1e3:.2f} ms "
+        f"| {row['peak_jacobian'] / 2**20:.1f} MiB |",
+        f"| {n} | VJP dout * 1[x > 0] (`relu_vjp`) | {row['t_vjp'] * 1e6:.1f} µs "
+        f"| {row['peak_vjp'] / 2**10:.1f} KiB |",
+        f"| | ratio | {row['t_jacobian'] / row['t_vjp']:.0f}x | "
+        f"{row['peak_jacobian'] / max(row['peak_vjp'], 1):.0f}x |",
+    ])
+
+
+# ---------------------------------------------------------------- report
+
+NOTES = (ROOT / "bench" / "NOTES.md")
+
+
+def previous_section(name: str) -> str | None:
+    if not OUT.exists():
+        return None
+    m = re.search(rf"<!-- {name} -->\n(.*?)\n<!-- /{name} -->", OUT.read_text(), re.S)
+    return m.group(1) if m else None
+
+
+def section(name: str, title: str, body: str) -> str:
+    return f"## {title}\n\n<!-- {name} -->\n{body}\n<!-- /{name} -->\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip make book / make test (keep old numbers)")
+    ap.add_argument("--book-runs", type=int, default=3)
+    ap.add_argument("--test-runs", type=int, default=1)
+    ap.add_argument("--widget-samples", type=int, default=50)
+    ap.add_argument("--only", choices=["build", "widgets", "torch", "jacobian"], action="append")
+    args = ap.parse_args(argv)
+    want = set(args.only or ["build", "widgets", "torch", "jacobian"])
+    if args.quick:
+        want.discard("build")
+
+    cpu = platform.processor() or platform.machine()
+    header = (f"# Benchmark results\n\nWritten by `make bench` (tools/bench.py) on "
+              f"{datetime.date.today().isoformat()}: {os.cpu_count()} cores ({cpu}), Python "
+              f"{platform.python_version()}, numpy {np.__version__}. Timings depend on the machine and its "
+              f"load; ratios are the comparable numbers.\n")
+    parts = {}
+    specs = [("build", "1. Build and test times", lambda: build_section(args.book_runs, args.test_runs)),
+             ("widgets", f"2. Widget update latency (median of {args.widget_samples} programmatic slider "
+                         f"changes, figure redraw included)", lambda: widget_section(args.widget_samples)),
+             ("torch", "3. backprop_lib against PyTorch (CPU, eager)", torch_section),
+             ("jacobian", "4. Jacobian against vector-Jacobian product", jacobian_section)]
+    for name, title, run in specs:
+        if name in want:
+            parts[name] = section(name, title, run())
+        else:
+            old = previous_section(name)
+            note = "" if old else "not measured yet: run `make bench` without --quick"
+            parts[name] = section(name, title, old or note)
+    text = header + "\n" + "\n".join(parts[n] for n, _, _ in specs)
+    if NOTES.exists():
+        text += "\n" + NOTES.read_text()
+    OUT.parent.mkdir(exist_ok=True)
+    OUT.write_text(text)
+    print(f"\nwrote {OUT.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -135,7 +135,7 @@ def __widget_probe(latency_samples):
 '''
 
 
-def drive(path, latency_samples: int = 0, timeout: int = 900) -> list[dict]:
+def drive(path, latency_samples: int = 0, timeout: int = 300) -> list[dict]:
     """Execute the notebook at ``path``, then probe its widgets; one dict per interact."""
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)

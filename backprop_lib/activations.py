@@ -23,12 +23,9 @@ def sigmoid(z) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     """sigmoid without input checks (z is a float64 array)."""
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])  # z < 0 here, so exp(z) < 1: no overflow
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    # e = exp(-|z|) <= 1 never overflows: for z >= 0, 1 / (1 + e); for z < 0, e / (1 + e) = e^z / (1 + e^z)
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
 def sigmoid_backward(dout, a) -> np.ndarray:

@@ -120,8 +120,8 @@ def backward(cache, y) -> dict:
     return _backward(cache, _target(y, cache))
 
 
-def _backward(cache, y) -> dict:
-    """backward without input checks."""
+def _backward(cache, y, input_grad: bool = True) -> dict:
+    """backward without input checks; training skips dL/da0 (input_grad=False), which it never uses."""
     a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
     n = _batch(a0)
     dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
@@ -136,8 +136,9 @@ def _backward(cache, y) -> dict:
         "dW2": _outer(delta2, a1), "db2": _sum_cols(delta2),
         "dL_da1": dL_da1, "dsigma1": dsigma1, "delta1": delta1,
         "dW1": _outer(delta1, a0), "db1": _sum_cols(delta1),
-        "dL_da0": p["W1"].T @ delta1,
     }
+    if input_grad:
+        grads["dL_da0"] = p["W1"].T @ delta1
     return grads
 
 
@@ -175,7 +176,7 @@ def sgd_step(params, grads, lr: float) -> dict:
 class TrainRun(tuple):
     """What ``train`` returns: unpacks as ``(params, losses)``; also ``.diverged`` (bool).
 
-    When the parameters or the loss stop being finite (a learning rate far too large),
+    When the parameters (their sum) or the loss stop being finite (a learning rate far too large),
     training stops there: ``params`` are the last finite ones, ``losses`` holds only the
     finite losses computed (fewer than steps + 1) and ``diverged`` is True. No exception,
     no NaN in ``losses``.
@@ -214,10 +215,11 @@ def train(x, y, params, lr: float, steps: int) -> TrainRun:
             if t == steps:
                 losses[t] = _loss(cache, y)
                 break
-            g = _backward(cache, y)
+            g = _backward(cache, y, input_grad=False)
             losses[t] = g["loss"]
             new = {k: p[k] - lr * g["d" + k] for k in PARAM_NAMES}
-            if not all(np.all(np.isfinite(v)) for v in new.values()):
+            # one finite sum means every entry is finite (a sum past 1e308 also counts as diverged)
+            if not np.isfinite(sum(float(v.sum()) for v in new.values())):
                 return TrainRun(p, losses[: t + 1], True)  # keep the last finite parameters
             p = new
     if not np.isfinite(losses[-1]):

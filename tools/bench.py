@@ -128,7 +128,7 @@ def torch_mlp(torch, x, y, params, lr, steps):
                 for p in P.values():
                     p -= lr * p.grad
                     p.grad = None
-        return float(loss)
+        return float(loss.detach())
 
     return run
 

@@ -37,10 +37,26 @@ HTML = ROOT / "_build" / "html"
 
 @pytest.fixture(scope="session")
 def built_book():
-    """Build the book once per session (or use BACKPROP_PREBUILT_HTML, for iterating on site tests)."""
+    """Build the book once per test run, even with several xdist workers (a file lock and a
+    marker named after the run id), or use BACKPROP_PREBUILT_HTML to iterate on site tests."""
     prebuilt = os.environ.get("BACKPROP_PREBUILT_HTML")
     if prebuilt:
         return Path(prebuilt)
+    import fcntl
+
+    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"solo-{os.getpid()}")
+    (ROOT / "_build").mkdir(exist_ok=True)
+    marker = ROOT / "_build" / ".built-by-test-run"
+    with open(ROOT / "_build" / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists() and marker.read_text() == run_id:
+            return HTML
+        _build_book()
+        marker.write_text(run_id)
+    return HTML
+
+
+def _build_book():
     subprocess.run([sys.executable, str(ROOT / "tools" / "fetch_assets.py")], check=True)
     jb = Path(sys.executable).parent / "jupyter-book"
     # Incremental: unchanged pages are not re-executed, but _ext/site_fixes.py marks every
@@ -51,6 +67,3 @@ def built_book():
         reports = "\n".join(p.read_text()[-3000:] for p in (HTML / "reports").glob("**/*.log"))
         pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
                     f"{proc.stderr[-4000:]}\n{reports}", pytrace=False)
-    return HTML
-
-

@@ -3,7 +3,7 @@
 Per page: HTTP 200, no failed or 4xx request, no request to another host, no console error,
 math rendered by MathJax, every image loaded, figures opaque (legible in dark mode), launch
 buttons on chapter pages, widgets showing their embedded state with a hint that they are live
-elsewhere. Full-page screenshots (light and dark) go to _build/screenshots/ for review.
+elsewhere. Full-page screenshots (light and dark, JPEG) go to _build/screenshots/ for review.
 
 Locally the tests skip (with the reason) when chromium or playwright is missing; in CI
 (CI=true, see .ci/run) they are mandatory.
@@ -79,11 +79,11 @@ def browser():
 class Visit:
     """Load one page and record everything the browser did."""
 
-    def __init__(self, browser, base: str, page_path: str, scheme: str = "light"):
+    def __init__(self, browser, base: str, page_path: str):
         self.base_host = urlparse(base).netloc
         self.external, self.failed, self.bad_status, self.console = [], [], [], []
         self.ctx = browser.new_context(viewport={"width": 1280, "height": 900},
-                                       color_scheme=scheme)
+                                       color_scheme="light")
         self.page = self.ctx.new_page()
         pg = self.page
         pg.on("request", self._on_request)
@@ -91,8 +91,6 @@ class Visit:
         pg.on("response", lambda r: r.status >= 400 and self.bad_status.append(f"{r.status} {r.url}"))
         pg.on("console", self._on_console)
         pg.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
-        if scheme == "dark":  # pydata-sphinx-theme reads the mode from localStorage
-            pg.add_init_script("localStorage.setItem('mode', 'dark'); localStorage.setItem('theme', 'dark');")
         self.response = pg.goto(f"{base}/{page_path}", wait_until="load")
         try:
             pg.wait_for_load_state("networkidle", timeout=15000)
@@ -124,21 +122,29 @@ class Visit:
                 time.sleep(0.2)
             self.page.evaluate("window.MathJax && MathJax.startup.promise")
 
+    def switch_theme(self, theme: str) -> str:
+        """Click the theme's own light/dark switch until the page shows ``theme``."""
+        for _ in range(3):
+            if self.page.evaluate("document.documentElement.dataset.theme") == theme:
+                break
+            self.page.locator(".theme-switch-button").first.click()
+        return self.page.evaluate("document.documentElement.dataset.theme")
+
     def close(self):
         self.ctx.close()
 
 
 @pytest.fixture(scope="module")
 def visit(browser, server):
-    """visit(page, scheme) loads a page once per module and keeps it open for every test."""
+    """visit(page) loads a page once per module (light mode, screenshot taken) and keeps it open."""
     cache = {}
 
-    def get(page_path, scheme="light"):
-        if (page_path, scheme) not in cache:
-            v = Visit(browser, server, page_path, scheme)
-            _shot(v.page, page_path.replace("/", "__").replace(".html", f"-{scheme}.png"))
-            cache[page_path, scheme] = v
-        return cache[page_path, scheme]
+    def get(page_path):
+        if page_path not in cache:
+            v = Visit(browser, server, page_path)
+            _shot(v.page, page_path.replace("/", "__").replace(".html", "-light.jpg"))
+            cache[page_path] = v
+        return cache[page_path]
 
     yield get
     for v in cache.values():
@@ -146,8 +152,8 @@ def visit(browser, server):
 
 
 def _shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / name), full_page=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)  # JPEG: a 20000-pixel-tall PNG takes seconds to encode
+    page.screenshot(path=str(SHOTS / name), full_page=True, type="jpeg", quality=80)
 
 
 @pytest.mark.parametrize("page_path", PAGES)
@@ -178,9 +184,9 @@ def test_page_loads_cleanly_offline(visit, page_path):
 
 @pytest.mark.parametrize("page_path", PAGES)
 def test_dark_mode_screenshot_and_opaque_figures(visit, page_path):
-    v = visit(page_path, "dark")
-    mode = v.page.evaluate("document.documentElement.dataset.theme")
-    assert mode == "dark", f"dark mode did not apply (data-theme={mode!r})"
+    v = visit(page_path)
+    mode = v.switch_theme("dark")
+    assert mode == "dark", f"the theme switch did not reach dark mode (data-theme={mode!r})"
     # a figure with a transparent background shows black text on the dark page: illegible
     transparent = v.page.evaluate("""() => {
         const out = [];
@@ -193,6 +199,8 @@ def test_dark_mode_screenshot_and_opaque_figures(visit, page_path):
             if (a < 255) out.push(img.src);
         }
         return out; }""")
+    _shot(v.page, page_path.replace("/", "__").replace(".html", "-dark.jpg"))
+    assert v.switch_theme("light") == "light"
     assert not transparent, f"figures with a transparent background: {transparent}"
 
 

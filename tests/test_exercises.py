@@ -224,7 +224,7 @@ MISTAKES = [
     ("max_gate", lambda d, x, y: (d, d), "distributor", ["add gate", "routes"]),
     ("max_gate", lambda d, x, y: (0.0, d) if x > y else (d, 0.0), "swapped", ["smaller input"]),
     ("mul_gate", lambda d, x, y: (d * x, d * y), "not_swapped", ["OTHER input"]),
-    ("sigmoid_gate", lambda d, s: d * s, "local", ["s (1 - s)"]),
+    ("sigmoid_gate", lambda d, s: d * s, "local", ["a (1 - a)"]),
     ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
     ("hidden_delta", lambda d, W, a: W.T @ d, "local", ["a1 (1 - a1)"]),
     ("matmul_function", None, "order", ["swapped", "order"]),

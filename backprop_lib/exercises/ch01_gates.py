@@ -70,21 +70,21 @@ MAX = Exercise(
 
 
 def _logits(rng):
-    return [Case({"z": float(np.round(v, 2))}) for v in rng.uniform(-4, 4, size=4)]
+    return [Case({"s": float(np.round(v, 2))}) for v in rng.uniform(-4, 4, size=4)]
 
 
 SIGMOID = Exercise(
     name="sigmoid_gate", function="sigmoid_gate_backward",
-    returns="dz = dL/dz, one number, computed from dout and the saved output s",
-    grads=(("dz", "z"),),
-    forward=lambda z: sigmoid(np.asarray(z)),
-    call=lambda fn, p, dout: fn(dout, float(sigmoid(np.asarray(p["z"])))),
+    returns="ds = dL/ds, one number, computed from dout and the saved output a",
+    grads=(("ds", "s"),),
+    forward=lambda s: sigmoid(np.asarray(s)),
+    call=lambda fn, p, dout: fn(dout, float(sigmoid(np.asarray(p["s"])))),
     cases=_logits,
     mistakes=(
-        Mistake(lambda p, d: (d * sigmoid(np.asarray(p["z"])),), "local",
-                "you multiplied dout by s; the local gradient is ds/dz = s (1 - s)."),
-        Mistake(lambda p, d: (d * (1 - sigmoid(np.asarray(p["z"]))),), "local",
-                "you multiplied dout by (1 - s); the local gradient is ds/dz = s (1 - s)."),
+        Mistake(lambda p, d: (d * sigmoid(np.asarray(p["s"])),), "local",
+                "you multiplied dout by a; the local gradient is da/ds = a (1 - a)."),
+        Mistake(lambda p, d: (d * (1 - sigmoid(np.asarray(p["s"]))),), "local",
+                "you multiplied dout by (1 - a); the local gradient is da/ds = a (1 - a)."),
     ),
 )
 

@@ -58,7 +58,7 @@ def network_edges(sizes=(3, 4, 2)) -> dict:
 
 def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highlight=(),
                  highlight_color: str = HIGHLIGHT, node_text=None, edge_text=None,
-                 edge_values=None):
+                 edge_values=None, edge_text_at: float | None = None, text_size: float = 10):
     """Draw the network; return the Axes.
 
     highlight   : edges and/or nodes to draw thick in ``highlight_color``.
@@ -66,6 +66,10 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
     edge_text   : {edge: str} written on an edge (weights, gradients).
     edge_values : {"W1": (H, D), "W2": (K, H)} arrays; edge width ~ |value| (largest = 5 pt),
                   colour by sign (blue positive, red negative). Gradients look good here.
+    edge_text_at: where along its edge (0 = start, 1 = end) an edge text sits, written along
+                  the edge (rotated), so that each label is clearly on its own edge even where
+                  edges cross. Default: horizontal labels at 0.3 (W1) or 0.35 (other edges).
+    text_size   : font size of node, edge and layer texts in points (node names: 2 pt larger).
     """
     sizes = _sizes(sizes)
     pos, edges = network_layout(sizes), network_edges(sizes)
@@ -97,9 +101,10 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
         ax.plot([x0, x1], [y0, y1], color=color, lw=width, alpha=alpha,
                 zorder=3 if name in highlight else 1, solid_capstyle="round")
         if name in edge_text:
-            t = 0.3 if name[0] == "W1" else 0.35
-            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), edge_text[name], fontsize=8,
-                    ha="center", va="center", zorder=5,
+            t = edge_text_at if edge_text_at is not None else (0.3 if name[0] == "W1" else 0.35)
+            angle = np.degrees(np.arctan2(y1 - y0, x1 - x0)) if edge_text_at is not None else 0.0
+            ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), edge_text[name], fontsize=text_size,
+                    ha="center", va="center", zorder=5, rotation=angle, rotation_mode="anchor",
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
 
     for node, (x, y) in pos.items():
@@ -108,16 +113,17 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
                                 ec=highlight_color if on else "black", lw=2.5 if on else 1.2,
                                 zorder=4))
         label = "$L$" if node[0] == "L" else "$" + _TEX[node[0]] % (node[1] + 1) + "$"
-        ax.text(x, y, label, ha="center", va="center", fontsize=11, zorder=6)
+        ax.text(x, y, label, ha="center", va="center", fontsize=text_size + 2, zorder=6)
         if node in node_text:
-            ax.text(x, y - 0.27, node_text[node], ha="center", va="top", fontsize=8, zorder=6,
+            ax.text(x, y - 0.27, node_text[node], ha="center", va="top", fontsize=text_size,
+                    zorder=6,
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
 
     top = (max(sizes) - 1) / 2
     for layer, text in (("a0", "input"), ("a1", "hidden (sigmoid)"), ("z2", "logits"),
                         ("a2", "softmax"), ("L", "loss")):
         x = _X[layer]
-        ax.text(x, top + 0.4, text, ha="center", va="bottom", fontsize=9, color="0.3")
+        ax.text(x, top + 0.4, text, ha="center", va="bottom", fontsize=text_size, color="0.3")
     ax.set_xlim(-0.6, 7.4)
     ax.set_ylim(-top - 0.75, top + 0.8)
     ax.set_aspect("equal")

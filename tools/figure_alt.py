@@ -43,7 +43,9 @@ ALT = {
     ("04", 'draw_network(title=r"$\\delta^2_1'): "The network with the two paths from logit 1 "
         "through both softmax outputs to the loss highlighted.",
     ("04", 'draw_network(title=r"$\\partial L/\\partial w^2'): "The network with every edge of W2 "
-        "highlighted in green and labelled with its gradient delta2_j times a1_k.",
+        "highlighted in green; each edge carries its gradient delta2_j times a1_k, written along "
+        "the edge near the hidden neuron it starts from, and each logit is labelled with its "
+        "delta.",
     ("04", 'draw_network(title=r"$\\delta^1_1'): "The network with hidden neuron 1 and its two "
         "outgoing weights to the logits highlighted in blue, labelled with the weights and deltas.",
     ("04", 'draw_network(title=r"$\\partial L/\\partial w^1'): "The network with every edge of W1 "

@@ -44,7 +44,7 @@ def _name(node: Node) -> str:
 
 
 def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None,
-               highlight=(), show_grad: bool = True):
+               highlight=(), show_grad: bool = True, fontsize: float = 13):
     """Draw the graph that computes ``root``; return the matplotlib Axes.
 
     digits    : decimals shown for values and gradients (the slides use 2).
@@ -58,16 +58,18 @@ def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     if ax is None:
-        width = 1.9 * (max(xs) - min(xs) + 1) + 0.6
-        height = 1.25 * (max(ys) - min(ys) + 1) + 0.5
-        _, ax = plt.subplots(figsize=(min(width, 15), min(max(height, 2.2), 9)))
-    sx, sy = 2.2, 1.4  # data units between columns and rows
+        # about 1.45 inches per column: the figure is shown at the text width, so a wider
+        # figure would shrink its labels below a readable size
+        width = 1.45 * (max(xs) - min(xs) + 1) + 0.4
+        height = 1.0 * (max(ys) - min(ys) + 1) + 0.6
+        _, ax = plt.subplots(figsize=(min(width, 12), min(max(height, 2.2), 8)))
+    sx, sy = 1.75, 1.25  # data units between columns and rows
     hl = {id(n) for n in highlight}
     for node in order:
         x1, y1 = pos[id(node)]
         for parent in node.parents:
             x0, y0 = pos[id(parent)]
-            ax.annotate("", xy=(x1 * sx - 0.55, y1 * sy), xytext=(x0 * sx + 0.55, y0 * sy),
+            ax.annotate("", xy=(x1 * sx - 0.5, y1 * sy), xytext=(x0 * sx + 0.5, y0 * sy),
                         arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.2,
                                         shrinkA=0, shrinkB=0))
     fmt = f"{{:.{digits}f}}"
@@ -76,20 +78,21 @@ def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None
         cx, cy = x * sx, y * sy
         edge = "#e36209" if id(node) in hl else "#333333"
         face = "#f6f8fa" if node.parents else "#ddf4ff"
-        ax.add_patch(FancyBboxPatch((cx - 0.55, cy - 0.22), 1.1, 0.44,
+        ax.add_patch(FancyBboxPatch((cx - 0.5, cy - 0.2), 1.0, 0.4,
                                     boxstyle="round,pad=0.04", fc=face, ec=edge,
                                     lw=2.5 if id(node) in hl else 1.2))
-        ax.text(cx, cy, _name(node), ha="center", va="center", fontsize=10, color="#111111")
+        ax.text(cx, cy, _name(node), ha="center", va="center", fontsize=fontsize,
+                color="#111111")
         ax.text(cx, cy + 0.36, fmt.format(node.value).replace("-", "\u2212"), ha="center",
-                va="center", fontsize=10, color=VALUE_COLOR, fontweight="bold")
+                va="center", fontsize=fontsize, color=VALUE_COLOR, fontweight="bold")
         if show_grad:
-            ax.text(cx, cy - 0.38, fmt.format(node.grad).replace("-", "\u2212"), ha="center",
-                    va="center", fontsize=10, color=GRAD_COLOR, fontweight="bold")
-    ax.set_xlim(min(xs) * sx - 0.8, max(xs) * sx + 0.8)
-    ax.set_ylim(min(ys) * sy - 0.7, max(ys) * sy + 0.7)
+            ax.text(cx, cy - 0.37, fmt.format(node.grad).replace("-", "\u2212"), ha="center",
+                    va="center", fontsize=fontsize, color=GRAD_COLOR, fontweight="bold")
+    ax.set_xlim(min(xs) * sx - 0.65, max(xs) * sx + 0.65)
+    ax.set_ylim(min(ys) * sy - 0.65, max(ys) * sy + 0.7)
     ax.set_aspect("equal")
     ax.axis("off")
     legend = "green: value (forward)" + ("    red: gradient (backward)" if show_grad else "")
-    ax.set_title(title or legend, fontsize=10, color="#333333")
+    ax.set_title(title or legend, fontsize=fontsize, color="#333333")
     ax.figure.set_facecolor("white")
     return ax

@@ -171,16 +171,22 @@ def _blew_up(loss: float, *arrays) -> bool:
 
 
 def values_program(V, b, x, y, alpha, eta=0.002, steps=10) -> ProgramResult:
-    """Gradient descent on V, b for L = 1/2 ||(V x + b) alpha - y||^2 (the source's 'Values, V')."""
+    """Gradient descent on V, b for L = 1/2 ||(V x + b) alpha - y||^2 (source: 'Values, V')."""
     V, b = as_float_array(V, "V", ndim=2), as_float_array(b, "b")
+    y = as_float_array(y, "y")
+    check_shape("y", y, (V.shape[0],), "one target per row of V (the length of z)")
+    eta, steps = as_positive_float(eta, "eta"), as_count(steps, "steps")
     losses = []
-    for _ in range(steps):
-        v = value_layer(V, b, x)
-        z = weighted_values(v, alpha)
-        losses.append(squared_error(z, y))
-        dv, _ = weighted_values_backward(z - y, v, alpha)  # dL/dz = z - y
-        dV, db, _ = value_layer_backward(dv, V, x)
-        V, b = V - eta * dV, b - eta * db
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            v = value_layer(V, b, x)
+            z = weighted_values(v, alpha)
+            losses.append(squared_error(z, y))
+            dv, _ = weighted_values_backward(z - y, v, alpha)  # dL/dz = z - y
+            dV, db, _ = value_layer_backward(dv, V, x)
+            if _blew_up(losses[-1], V - eta * dV, b - eta * db):
+                return ProgramResult({"V": V, "b": b}, z, np.array(losses), diverged=True)
+            V, b = V - eta * dV, b - eta * db
     z = weighted_values(value_layer(V, b, x), alpha)
     return ProgramResult({"V": V, "b": b}, z, np.array(losses + [squared_error(z, y)]))
 

@@ -109,7 +109,8 @@ CASES = {
                                               wrong={"dq": (2, 1), "x1": (4,)}),
     "attention.values_program": Case(
         lambda: dict(V=A(2, 3) / 10, b=A(2) / 10, x=A(3, 4) / 10, y=A(2), alpha=P(4), eta=0.002, steps=3),
-        wrong={"V": (2, 3, 1), "b": (3,), "x": (2, 4), "alpha": (5,)}),  # y, eta, steps: EXEMPT_ARGS
+        wrong={"V": (2, 3, 1), "b": (3,), "x": (2, 4), "alpha": (5,), "y": (3,)},
+        reals=("eta",), counts=("steps",)),
     "attention.query_program": Case(
         lambda: dict(Q=A(2, 3) / 10, k=A(2, 4) / 10, x1=np.r_[A(2) / 10, 1.0], y=A(4), eta=0.02, steps=3),
         wrong={"Q": (2, 3, 1), "k": (3, 4), "x1": (4,), "y": (5,)}, reals=("eta",), counts=("steps",)),
@@ -232,12 +233,6 @@ EXEMPT_ARGS = {
     ("attention_head.attention_head_backward", "cache"):
         "its source is printed verbatim in Chapter 7; a bad cache fails at the first lookup",
     ("activations.softmax", "axis"): "checked separately below (TypeError for a non-integer axis)",
-    # Chapter 6 prints values_program's source verbatim: adding checks there changes a stored
-    # output. y is checked by squared_error, whose message calls it "target"; eta and steps
-    # are not checked.
-    ("attention.values_program", "y"): "source printed in Chapter 6; y is reported as 'target'",
-    ("attention.values_program", "eta"): "source printed in Chapter 6",
-    ("attention.values_program", "steps"): "source printed in Chapter 6",
 }
 
 

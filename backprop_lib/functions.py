@@ -30,7 +30,7 @@ def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 
 class Linear(Function):
-    """z = a W^T + b.  dL/da = dz W,  dL/dW = dz^T a,  dL/db = dz summed over the batch rows."""
+    """z = a W^T + b.  dL/da = dz W,  dL/dW = dz^T a,  dL/db = dz summed over the rows."""
 
     @staticmethod
     def forward(ctx, input, weight, bias):

@@ -52,7 +52,7 @@ def _matmul_cases(rng):
 
 MATMUL = Exercise(
     name="matmul_function", function="MatMul.backward",
-    returns="a tuple (grad_a, grad_b), one gradient per forward input, in the order of "
+    returns="a tuple (grad_a, grad_b), one gradient per forward input,\nin the order of "
             "forward's arguments, with the shapes of a (n, k) and b (k, m)",
     grads=(("grad_a", "a"), ("grad_b", "b")),
     forward=lambda a, b: a @ b,

@@ -84,7 +84,7 @@ def _projection_cases(rng):
 
 PROJECTION = Exercise(
     name="projection_weight", function="projection_weight_backward",
-    returns="dW with the shape (p, d) of W: one matrix, shared by every sequence in the batch",
+    returns="dW with the shape (p, d) of W:\none matrix, shared by every sequence in the batch",
     grads=(("dW", "W"),),
     forward=lambda W, X: W @ X,
     call=lambda fn, p, dP: fn(dP, p["X"]),

@@ -3,15 +3,18 @@ chapters'. Every function implements a derivation made in one of the chapters; i
 says which.
 """
 
-from .draw import draw_graph, graph_layout
+from .draw import LiveGraph, draw_graph, graph_layout
 from .engine import Node, topological_order
 from .gradcheck import GradCheckReport, check_gradient, numerical_gradient, relative_error
+from .live import LiveFigure
 
 __all__ = [
     "Node",
     "topological_order",
     "draw_graph",
     "graph_layout",
+    "LiveGraph",
+    "LiveFigure",
     "check_gradient",
     "numerical_gradient",
     "relative_error",

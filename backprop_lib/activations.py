@@ -58,8 +58,8 @@ def _check_axis(axis, arr, name):
 
 def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
     """softmax without input checks."""
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def softmax_jacobian(a) -> np.ndarray:

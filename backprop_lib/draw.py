@@ -11,9 +11,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
+from ._validate import as_count, as_positive_float
 from .engine import Node, topological_order
+from .live import LiveFigure
 
-__all__ = ["graph_layout", "draw_graph"]
+__all__ = ["graph_layout", "draw_graph", "LiveGraph"]
 
 VALUE_COLOR = "#1a7f37"  # green: forward values
 GRAD_COLOR = "#c4161c"  # red: gradients
@@ -43,6 +45,20 @@ def _name(node: Node) -> str:
     return f"{node.label} = {node.op}" if node.label else node.op
 
 
+def _figsize(pos) -> tuple[float, float]:
+    xs = [p[0] for p in pos.values()]
+    ys = [p[1] for p in pos.values()]
+    # about 1.45 inches per column: the figure is shown at the text width, so a wider
+    # figure would shrink its labels below a readable size
+    width = 1.45 * (max(xs) - min(xs) + 1) + 0.4
+    height = 1.0 * (max(ys) - min(ys) + 1) + 0.6
+    return min(width, 12), min(max(height, 2.2), 8)
+
+
+def _number(x: float, digits: int) -> str:
+    return f"{x:.{digits}f}".replace("-", "\u2212")
+
+
 def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None,
                highlight=(), show_grad: bool = True, fontsize: float = 13):
     """Draw the graph that computes ``root``; return the matplotlib Axes.
@@ -53,16 +69,20 @@ def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None
     """
     if not isinstance(root, Node):
         raise TypeError(f"root must be a Node, got {type(root).__name__}")
+    digits = as_count(digits, "digits")
+    if ax is None:
+        _, ax = plt.subplots(figsize=_figsize(graph_layout(root)))
+    _draw(root, ax, digits, title, highlight, show_grad, fontsize)
+    return ax
+
+
+def _draw(root, ax, digits, title, highlight, show_grad, fontsize):
+    """Draw onto ``ax``; return the number texts [(value Text, gradient Text or None), ...]
+    in topological order, for LiveGraph to update."""
     pos = graph_layout(root)
     order = topological_order(root)
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
-    if ax is None:
-        # about 1.45 inches per column: the figure is shown at the text width, so a wider
-        # figure would shrink its labels below a readable size
-        width = 1.45 * (max(xs) - min(xs) + 1) + 0.4
-        height = 1.0 * (max(ys) - min(ys) + 1) + 0.6
-        _, ax = plt.subplots(figsize=(min(width, 12), min(max(height, 2.2), 8)))
     sx, sy = 1.75, 1.25  # data units between columns and rows
     hl = {id(n) for n in highlight}
     for node in order:
@@ -72,7 +92,7 @@ def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None
             ax.annotate("", xy=(x1 * sx - 0.5, y1 * sy), xytext=(x0 * sx + 0.5, y0 * sy),
                         arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.2,
                                         shrinkA=0, shrinkB=0))
-    fmt = f"{{:.{digits}f}}"
+    texts = []
     for node in order:
         x, y = pos[id(node)]
         cx, cy = x * sx, y * sy
@@ -83,11 +103,13 @@ def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None
                                     lw=2.5 if id(node) in hl else 1.2))
         ax.text(cx, cy, _name(node), ha="center", va="center", fontsize=fontsize,
                 color="#111111")
-        ax.text(cx, cy + 0.36, fmt.format(node.value).replace("-", "\u2212"), ha="center",
-                va="center", fontsize=fontsize, color=VALUE_COLOR, fontweight="bold")
+        value = ax.text(cx, cy + 0.36, _number(node.value, digits), ha="center",
+                        va="center", fontsize=fontsize, color=VALUE_COLOR, fontweight="bold")
+        grad = None
         if show_grad:
-            ax.text(cx, cy - 0.37, fmt.format(node.grad).replace("-", "\u2212"), ha="center",
-                    va="center", fontsize=fontsize, color=GRAD_COLOR, fontweight="bold")
+            grad = ax.text(cx, cy - 0.37, _number(node.grad, digits), ha="center",
+                           va="center", fontsize=fontsize, color=GRAD_COLOR, fontweight="bold")
+        texts.append((value, grad))
     ax.set_xlim(min(xs) * sx - 0.65, max(xs) * sx + 0.65)
     ax.set_ylim(min(ys) * sy - 0.65, max(ys) * sy + 0.7)
     ax.set_aspect("equal")
@@ -95,4 +117,51 @@ def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None
     legend = "green: value (forward)" + ("    red: gradient (backward)" if show_grad else "")
     ax.set_title(title or legend, fontsize=fontsize, color="#333333")
     ax.figure.set_facecolor("white")
-    return ax
+    return texts
+
+
+def _shape(root: Node) -> tuple:
+    """What fixes a drawing: each node's name and operation, and its parents' positions."""
+    order = topological_order(root)
+    index = {id(n): i for i, n in enumerate(order)}
+    return tuple((_name(n), tuple(index[id(p)] for p in n.parents)) for n in order)
+
+
+class LiveGraph:
+    """``draw_graph`` for widgets: the boxes and arrows are drawn once, numbers change in place.
+
+    Call :meth:`show` with the root of a freshly built (and backpropagated) graph at each
+    slider change. A graph of the same shape as before (same nodes, operations and edges)
+    only gets its numbers and title rewritten; a new shape (a checkbox that swaps the gates,
+    say) is drawn in full once and remembered. See backprop_lib.live for the technique.
+    """
+
+    def __init__(self, *, digits: int = 2, fontsize: float = 13, show_grad: bool = True):
+        self.digits = as_count(digits, "digits")
+        self.fontsize = as_positive_float(fontsize, "fontsize")
+        self.show_grad = bool(show_grad)
+        self._drawn: dict[tuple, tuple] = {}  # shape -> (LiveFigure, texts, title Text)
+
+    def figure(self, root: Node, title: str | None = None) -> LiveFigure:
+        """The LiveFigure showing ``root`` (numbers and title updated), without displaying it."""
+        if not isinstance(root, Node):
+            raise TypeError(f"root must be a Node, got {type(root).__name__}")
+        key = _shape(root)
+        if key not in self._drawn:
+            fig = LiveFigure(figsize=_figsize(graph_layout(root)))
+            ax = fig.add_subplot()
+            texts = _draw(root, ax, self.digits, title, (), self.show_grad, self.fontsize)
+            fig.changing(ax.title, *(t for pair in texts for t in pair if t is not None))
+            self._drawn[key] = (fig, texts, ax.title)
+        fig, texts, title_text = self._drawn[key]
+        for node, (value, grad) in zip(topological_order(root), texts, strict=True):
+            value.set_text(_number(node.value, self.digits))
+            if grad is not None:
+                grad.set_text(_number(node.grad, self.digits))
+        if title is not None:
+            title_text.set_text(title)
+        return fig
+
+    def show(self, root: Node, title: str | None = None) -> None:
+        """Display the graph of ``root`` with its current values and gradients."""
+        self.figure(root, title).show()

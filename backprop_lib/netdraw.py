@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import LineCollection
+from matplotlib.colors import to_rgba
 
 from ._validate import as_count, as_float_array, check_shape
 
-__all__ = ["network_layout", "network_edges", "draw_network"]
+__all__ = ["network_layout", "network_edges", "draw_network", "LiveNetwork"]
 
 HIGHLIGHT = "#f0a400"
 POSITIVE, NEGATIVE = "#1f5fbf", "#c4161c"  # edge_values: blue > 0, red < 0
@@ -72,52 +74,101 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
     text_size   : font size of node, edge and layer texts in points (node names: 2 pt larger).
     """
     sizes = _sizes(sizes)
+    highlight, node_text, edge_text = _names(sizes, highlight, node_text, edge_text)
+    edge_values = _edge_values(sizes, edge_values)
+    if ax is None:
+        height = 1.1 * max(sizes) + 0.6
+        _, ax = plt.subplots(figsize=(10, height), facecolor="white")
+    _draw(sizes, ax, title, highlight, highlight_color, node_text, edge_text, edge_values,
+          edge_text_at, text_size)
+    return ax
+
+
+def _names(sizes, highlight, node_text, edge_text):
     pos, edges = network_layout(sizes), network_edges(sizes)
-    if edge_values is not None:
-        if not isinstance(edge_values, dict) or set(edge_values) - {"W1", "W2"}:
-            raise ValueError("edge_values must be a dict with keys among 'W1' (H, D) and 'W2' (K, H)")
-        want = {"W1": (sizes[1], sizes[0]), "W2": (sizes[2], sizes[1])}
-        edge_values = {k: as_float_array(v, f"edge_values[{k!r}]") for k, v in edge_values.items()}
-        for k, v in edge_values.items():
-            check_shape(f"edge_values[{k!r}]", v, want[k])
     highlight, node_text, edge_text = set(highlight), node_text or {}, edge_text or {}
     unknown = [h for h in highlight | set(node_text) | set(edge_text)
                if h not in pos and h not in edges]
     if unknown:
         raise ValueError(f"unknown node or edge names {unknown}; see network_edges(sizes)")
-    if ax is None:
-        height = 1.1 * max(sizes) + 0.6
-        _, ax = plt.subplots(figsize=(10, height), facecolor="white")
-    scale = max((float(np.max(np.abs(v))) for v in (edge_values or {}).values()), default=0.0)
+    return highlight, node_text, edge_text
 
+
+def _edge_values(sizes, edge_values):
+    if edge_values is None:
+        return None
+    if not isinstance(edge_values, dict) or set(edge_values) - {"W1", "W2"}:
+        raise ValueError("edge_values must be a dict with keys among 'W1' (H, D) and 'W2' (K, H)")
+    want = {"W1": (sizes[1], sizes[0]), "W2": (sizes[2], sizes[1])}
+    edge_values = {k: as_float_array(v, f"edge_values[{k!r}]") for k, v in edge_values.items()}
+    for k, v in edge_values.items():
+        check_shape(f"edge_values[{k!r}]", v, want[k])
+    return edge_values
+
+
+def _edge_style(name, edge_values, scale, highlight, highlight_color) -> tuple:
+    """(RGBA colour, line width in points) of one edge."""
+    color, width, alpha = "0.6", 0.8, 0.9
+    if edge_values and name[0] in edge_values and scale > 0:
+        v = float(edge_values[name[0]][name[1], name[2]])
+        color, width = (POSITIVE if v > 0 else NEGATIVE), 0.3 + 4.7 * abs(v) / scale
+    if name in highlight:
+        color, width, alpha = highlight_color, 3.5, 1.0
+    return to_rgba(color, alpha), width
+
+
+def _style_edges(collection, segments, edge_values, highlight, highlight_color) -> None:
+    """Give the edges' LineCollection its segments, colours and widths; highlighted edges go
+    last, so they are drawn over the others."""
+    scale = _scale(edge_values)
+    names = sorted(segments, key=lambda name: name in highlight)  # stable: False first
+    styles = [_edge_style(n, edge_values, scale, highlight, highlight_color) for n in names]
+    collection.set_segments([segments[n] for n in names])
+    collection.set_color([c for c, _ in styles])
+    collection.set_linewidth([w for _, w in styles])
+
+
+def _scale(edge_values) -> float:
+    return max((float(np.max(np.abs(v))) for v in (edge_values or {}).values()), default=0.0)
+
+
+RADIUS = 0.2  # node circles, in data units
+
+
+def _draw(sizes, ax, title, highlight, highlight_color, node_text, edge_text, edge_values,
+          edge_text_at, text_size) -> dict:
+    """Draw onto ``ax``; return {"edges": LineCollection, "segments": {edge: segment},
+    "node_text": {node: Text}} (LiveNetwork restyles these)."""
+    pos, edges = network_layout(sizes), network_edges(sizes)
+    segments, texts = {}, {}
     for name, (a, b) in edges.items():
         (x0, y0), (x1, y1) = pos[a], pos[b]
-        color, width, alpha = "0.6", 0.8, 0.9
-        if edge_values and name[0] in edge_values and scale > 0:
-            v = float(np.asarray(edge_values[name[0]])[name[1], name[2]])
-            color, width = (POSITIVE if v > 0 else NEGATIVE), 0.3 + 4.7 * abs(v) / scale
-        if name in highlight:
-            color, width, alpha = highlight_color, 3.5, 1.0
-        ax.plot([x0, x1], [y0, y1], color=color, lw=width, alpha=alpha,
-                zorder=3 if name in highlight else 1, solid_capstyle="round")
+        # from circle to circle (not centre to centre), so that an edge never covers a node
+        ux, uy = np.array([x1 - x0, y1 - y0]) / np.hypot(x1 - x0, y1 - y0) * (RADIUS + 0.01)
+        segments[name] = [(x0 + ux, y0 + uy), (x1 - ux, y1 - uy)]
         if name in edge_text:
             t = edge_text_at if edge_text_at is not None else (0.3 if name[0] == "W1" else 0.35)
             angle = np.degrees(np.arctan2(y1 - y0, x1 - x0)) if edge_text_at is not None else 0.0
             ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), edge_text[name], fontsize=text_size,
                     ha="center", va="center", zorder=5, rotation=angle, rotation_mode="anchor",
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    # one collection for all edges: one draw call instead of one per edge
+    lines = LineCollection([], capstyle="butt", zorder=1)
+    _style_edges(lines, segments, edge_values, highlight, highlight_color)
+    ax.add_collection(lines)
 
     for node, (x, y) in pos.items():
         on = node in highlight
-        ax.add_patch(plt.Circle((x, y), 0.2, fc="#fff4d6" if on else "white",
+        ax.add_patch(plt.Circle((x, y), RADIUS, fc="#fff4d6" if on else "white",
                                 ec=highlight_color if on else "black", lw=2.5 if on else 1.2,
                                 zorder=4))
         label = "$L$" if node[0] == "L" else "$" + _TEX[node[0]] % (node[1] + 1) + "$"
         ax.text(x, y, label, ha="center", va="center", fontsize=text_size + 2, zorder=6)
         if node in node_text:
-            ax.text(x, y - 0.27, node_text[node], ha="center", va="top", fontsize=text_size,
-                    zorder=6,
-                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+            texts[node] = ax.text(x, y - 0.27, node_text[node], ha="center", va="top",
+                                  fontsize=text_size, zorder=6,
+                                  bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none",
+                                            alpha=0.9))
 
     top = (max(sizes) - 1) / 2
     for layer, text in (("a0", "input"), ("a1", "hidden (sigmoid)"), ("z2", "logits"),
@@ -130,4 +181,45 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
     ax.axis("off")
     if title:
         ax.set_title(title)
-    return ax
+    return {"edges": lines, "segments": segments, "node_text": texts}
+
+
+class LiveNetwork:
+    """``draw_network`` for widgets: nodes and labels drawn once; edge widths and colours,
+    node texts and the title change in place (see backprop_lib.live).
+
+    ax        : an Axes of a :class:`backprop_lib.live.LiveFigure`.
+    node_text : the nodes that carry a text (their texts are set by :meth:`update`).
+    Edges can be highlighted; nodes cannot (their circles are part of the fixed picture).
+    """
+
+    def __init__(self, ax, sizes=(3, 4, 2), *, node_text=(), text_size: float = 10,
+                 highlight_color: str = HIGHLIGHT):
+        from .live import LiveFigure
+
+        if not isinstance(getattr(ax, "figure", None), LiveFigure):
+            raise TypeError("ax must be an Axes of a LiveFigure (backprop_lib.live.LiveFigure), "
+                            f"got {type(ax).__name__}")
+        self.sizes = _sizes(sizes)
+        self.highlight_color = highlight_color
+        _, names, _ = _names(self.sizes, (), {n: "" for n in node_text}, None)
+        self._artists = _draw(self.sizes, ax, None, set(), highlight_color, names, {}, None,
+                              None, text_size)
+        self.ax = ax
+        ax.figure.changing(ax.title, self._artists["edges"], *self._artists["node_text"].values())
+
+    def update(self, *, title: str = "", highlight=(), node_text=None, edge_values=None):
+        """Restyle the edges (as draw_network would with these arguments) and set the texts."""
+        highlight, node_text, _ = _names(self.sizes, highlight, node_text, None)
+        nodes = [h for h in highlight if h in network_layout(self.sizes)]
+        if nodes:
+            raise ValueError(f"LiveNetwork highlights edges only, got nodes {nodes}")
+        missing = set(node_text) - set(self._artists["node_text"])
+        if missing:
+            raise ValueError(f"node_text for nodes {sorted(missing)} that were not given to "
+                             "LiveNetwork(node_text=...)")
+        _style_edges(self._artists["edges"], self._artists["segments"],
+                     _edge_values(self.sizes, edge_values), highlight, self.highlight_color)
+        for node, text in self._artists["node_text"].items():
+            text.set_text(node_text.get(node, ""))
+        self.ax.set_title(title)

@@ -107,7 +107,7 @@ def loss(cache, y) -> float:
 
 def _loss(cache, y) -> float:
     d = cache["a2"] - y
-    return 0.5 * float(np.sum(d * d)) / _batch(cache["a0"])
+    return 0.5 * float((d * d).sum()) / _batch(cache["a0"])
 
 
 def backward(cache, y) -> dict:
@@ -126,7 +126,7 @@ def _backward(cache, y, input_grad: bool = True) -> dict:
     n = _batch(a0)
     dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
     # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
-    delta2 = a2 * (dL_da2 - np.sum(a2 * dL_da2, axis=0, keepdims=True))
+    delta2 = a2 * (dL_da2 - (a2 * dL_da2).sum(axis=0, keepdims=True))
     dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
     dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)
     delta1 = dsigma1 * dL_da1
@@ -144,7 +144,7 @@ def _backward(cache, y, input_grad: bool = True) -> dict:
 
 def _outer(delta, a_prev):
     # dL/dw_jk = delta_j a_prev_k, summed over the batch columns
-    return np.outer(delta, a_prev) if delta.ndim == 1 else delta @ a_prev.T
+    return delta[:, None] * a_prev[None, :] if delta.ndim == 1 else delta @ a_prev.T
 
 
 def _sum_cols(delta):
@@ -171,6 +171,16 @@ def sgd_step(params, grads, lr: float) -> dict:
         check_shape(f"grads[{k!r}]", g, p[k].shape, f"the shape of {k}")
         new[k] = p[k] - lr * g
     return new
+
+
+def _flat(arrays: dict):
+    """One float64 vector holding every array, and {name: view of it with the array's shape}."""
+    flat = np.concatenate([a.ravel() for a in arrays.values()]).astype(float)
+    views, start = {}, 0
+    for k, a in arrays.items():
+        views[k] = flat[start:start + a.size].reshape(a.shape)
+        start += a.size
+    return flat, views
 
 
 class TrainRun(tuple):
@@ -209,6 +219,11 @@ def train(x, y, params, lr: float, steps: int) -> TrainRun:
     lr = as_positive_float(lr, "lr")
     steps = as_count(steps, "steps")
     losses = np.empty(steps + 1)
+    # All four parameters live in one flat vector (and their gradients in another), so that a
+    # step is one subtraction and the divergence test one sum: with arrays this small, numpy's
+    # per-call overhead, not arithmetic, is what a training step costs.
+    theta, p = _flat({k: p[k] for k in PARAM_NAMES})
+    grad, g_views = _flat({k: np.zeros_like(p[k]) for k in PARAM_NAMES})
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(steps + 1):
             cache = _forward(a0, p)
@@ -217,11 +232,13 @@ def train(x, y, params, lr: float, steps: int) -> TrainRun:
                 break
             g = _backward(cache, y, input_grad=False)
             losses[t] = g["loss"]
-            new = {k: p[k] - lr * g["d" + k] for k in PARAM_NAMES}
+            for k in PARAM_NAMES:
+                g_views[k][...] = g["d" + k]
+            new = theta - lr * grad
             # one finite sum means every entry is finite (a sum past 1e308 also counts as diverged)
-            if not np.isfinite(sum(float(v.sum()) for v in new.values())):
+            if not np.isfinite(new.sum()):
                 return TrainRun(p, losses[: t + 1], True)  # keep the last finite parameters
-            p = new
+            theta[...] = new  # p holds views into theta: updated in place
     if not np.isfinite(losses[-1]):
         return TrainRun(p, losses[:-1], True)
     return TrainRun(p, losses, False)

@@ -9,11 +9,16 @@
    configuration scripts once per `env-before-read-docs` event, which fires more than once in a
    Jupyter Book build; the page then declares `const THEBE_JS_URL` twice and the browser logs a
    SyntaxError. We drop script tags that repeat an earlier one.
+3. The test build. `make test` builds the site with BACKPROP_BOOK_EXECUTE=off: the pages show
+   the stored outputs, which nbval (strict, in the same `make test`) has just proved equal to a
+   fresh execution of every chapter; executing all of them a second time for the site would
+   double the test time. `make book` never sets it, so the published site is always executed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 
@@ -52,7 +57,14 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
+def _execution_mode_from_environment(app, config):
+    mode = os.environ.get("BACKPROP_BOOK_EXECUTE")
+    if mode:
+        config.nb_execution_mode = mode
+
+
 def setup(app):
+    app.connect("config-inited", _execution_mode_from_environment)
     app.connect("env-get-outdated", _outdated_when_library_changed)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,35 +33,49 @@ def rng():
 HTML = ROOT / "_build" / "html"
 
 
+def pytest_configure(config):
+    """At the start of a full run (no paths, -k or -m given), start the book build in the
+    background, so that it overlaps the other tests (tests/book_build.py)."""
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller did this
+        return
+    import uuid
+
+    os.environ.setdefault("BACKPROP_TEST_RUN", uuid.uuid4().hex)
+    full = (config.args_source == pytest.Config.ArgsSource.TESTPATHS
+            and not config.option.keyword and not config.option.markexpr
+            and not config.option.collectonly)
+    if full and not os.environ.get("BACKPROP_PREBUILT_HTML"):
+        from book_build import start_early
+
+        start_early(os.environ["BACKPROP_TEST_RUN"])
+
+
 @pytest.fixture(scope="session")
 def built_book():
-    """Build the book once per test run, even with several xdist workers (a file lock and a
-    marker named after the run id), or use BACKPROP_PREBUILT_HTML to iterate on site tests."""
+    """The site built once per test run (tests/book_build.py), or BACKPROP_PREBUILT_HTML to
+    iterate on the site tests against an existing build."""
     prebuilt = os.environ.get("BACKPROP_PREBUILT_HTML")
     if prebuilt:
         return Path(prebuilt)
-    import fcntl
+    from book_build import wait_for_build
 
-    run_id = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"solo-{os.getpid()}")
-    (ROOT / "_build").mkdir(exist_ok=True)
-    marker = ROOT / "_build" / ".built-by-test-run"
-    with open(ROOT / "_build" / ".build.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists() and marker.read_text() == run_id:
-            return HTML
-        _build_book()
-        marker.write_text(run_id)
+    rc, log = wait_for_build(os.environ.get("BACKPROP_TEST_RUN", f"solo-{os.getpid()}"))
+    if rc != 0:
+        reports = "\n".join(p.read_text()[-3000:] for p in (HTML / "reports").glob("**/*.log"))
+        pytest.fail(f"jupyter-book build failed ({rc}); its output ends with:\n{log[-6000:]}\n"
+                    f"{reports}", pytrace=False)
     return HTML
 
 
-def _build_book():
-    subprocess.run([sys.executable, str(ROOT / "tools" / "fetch_assets.py")], check=True)
-    jb = Path(sys.executable).parent / "jupyter-book"
-    # Incremental: unchanged pages are not re-executed, but _ext/site_fixes.py marks every
-    # notebook outdated when backprop_lib changed, so outputs are never stale.
-    proc = subprocess.run([str(jb), "build", str(ROOT), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode != 0:
-        reports = "\n".join(p.read_text()[-3000:] for p in (HTML / "reports").glob("**/*.log"))
-        pytest.fail(f"jupyter-book build failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n"
-                    f"{proc.stderr[-4000:]}\n{reports}", pytrace=False)
+# Longest files first (measured), so that the two xdist workers (--dist loadfile) finish
+# together: a long file started last would leave the other worker idle while it runs.
+HEAVY_FIRST = ["tests/test_widgets.py", "tests/test_properties.py", "tests/test_site_a.py",
+               "tests/test_site_b.py", "chapters/"]
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item):
+        path = item.nodeid.split("::")[0]
+        return next((i for i, p in enumerate(HEAVY_FIRST) if path.startswith(p)), len(HEAVY_FIRST))
+
+    items.sort(key=rank)  # stable: the order inside a file (a notebook's cells) is kept

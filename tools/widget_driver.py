@@ -1,7 +1,7 @@
 """Drive every ipywidgets ``interact`` of a chapter programmatically, as a reader would.
 
-The chapter is executed in a real kernel (nbclient, working directory chapters/, as the book
-build does). Then, in the same kernel, every live ``ipywidgets.interactive`` is found, each of
+The chapter is executed in a real kernel (jupyter_client, working directory chapters/, as the
+book build does). Then, in the same kernel, every live ``ipywidgets.interactive`` is found, each of
 its controls is set to the ends of its range (sliders: min and max; dropdowns: every option;
 checkboxes: both values), one at a time and then all at once, and every update is checked:
 
@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "@@WIDGET-DRIVER@@"
@@ -136,23 +135,48 @@ def __widget_probe(latency_samples):
 
 
 def drive(path, latency_samples: int = 0, timeout: int = 300) -> list[dict]:
-    """Execute the notebook at ``path``, then probe its widgets; one dict per interact."""
+    """Execute the notebook at ``path``, then probe its widgets; one dict per interact.
+
+    The kernel is driven with jupyter_client's blocking client (as nbval does), not nbclient:
+    nbclient's asyncio client sometimes misses the wake-up for a reply that has arrived and
+    sits until its cell timeout (jupyter/nbclient#312); with the fast widget updates of
+    backprop_lib.live this happened about once in five runs of the probe.
+    """
+    from jupyter_client.manager import start_new_kernel
+
     path = Path(path).resolve()
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
-    probe = nbformat.v4.new_code_cell(PROBE + f"\n__widget_probe({int(latency_samples)})\n")
-    with client.setup_kernel():
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(path.parent))
+    try:
         for i, cell in enumerate(nb.cells):
-            client.execute_cell(cell, i)
-        nb.cells.append(probe)
-        client.execute_cell(probe, len(nb.cells) - 1)
-    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+            if cell.cell_type == "code":
+                _run(kc, cell.source, f"{path.name} cell {i}", timeout)
+        text = _run(kc, PROBE + f"\n__widget_probe({int(latency_samples)})\n",
+                    f"{path.name} widget probe", timeout)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
     for line in text.splitlines():
         if line.startswith(MARK):
             return json.loads(line[len(MARK):])
-    errs = [o for o in probe.outputs if o.get("output_type") == "error"]
-    raise RuntimeError(f"widget probe printed no report for {path.name}: {errs or text[-2000:]}")
+    raise RuntimeError(f"widget probe printed no report for {path.name}: {text[-2000:]}")
+
+
+def _run(kc, code: str, where: str, timeout: float) -> str:
+    """Execute ``code``; return its stdout; raise with the traceback if it fails."""
+    out = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream" and msg["content"]["name"] == "stdout":
+            out.append(msg["content"]["text"])
+
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=hook, allow_stdin=False,
+                                   store_history=False)
+    content = reply["content"]
+    if content["status"] != "ok":
+        tb = "\n".join(content.get("traceback", [])) or content.get("evalue", "")
+        raise RuntimeError(f"{where} failed: {content.get('ename')}: {tb[-3000:]}")
+    return "".join(out)
 
 
 def chapters_with_widgets() -> list[Path]:

@@ -268,7 +268,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs) -> Tensor:
-        """Run forward on the inputs' arrays; record a grad_fn node if an input requires grad."""
+        """Run forward on the input arrays; record a grad_fn node if one requires grad."""
         needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
         ctx = Context(needs)
         raw = [a.data if isinstance(a, Tensor) else a for a in inputs]

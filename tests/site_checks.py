@@ -55,16 +55,25 @@ def toc_pages() -> list[str]:
 
 PAGES = toc_pages()
 CHAPTER_PAGES = [p for p in PAGES if p.startswith("chapters/")]
-CHAPTER_ONLY = {"test_chapter_has_launch_buttons",
-                "test_widgets_have_state_render_and_say_where_they_are_live"}
+
+
+def _uses_interact(page: str) -> bool:
+    nb = json.loads((ROOT / page.replace(".html", ".ipynb")).read_text())
+    return any(c["cell_type"] == "code" and "interact(" in "".join(c["source"])
+               for c in nb["cells"])
+
+
+WIDGET_PAGES = [p for p in CHAPTER_PAGES if _uses_interact(p)]
+ONLY_ON = {"test_chapter_has_launch_buttons": CHAPTER_PAGES,
+           "test_widgets_have_state_render_and_say_where_they_are_live": WIDGET_PAGES}
 
 
 def parametrize_pages(metafunc, pages) -> None:
-    """pytest_generate_tests of a test_site_* module: run each per-page check on ``pages``."""
+    """pytest_generate_tests of a test_site_* module: run each per-page check on ``pages``
+    (chapter checks on chapter pages only, widget checks on the chapters that have widgets)."""
     if "page_path" in metafunc.fixturenames:
-        chapter_only = metafunc.function.__name__ in CHAPTER_ONLY
-        metafunc.parametrize("page_path", [p for p in pages
-                                           if not chapter_only or p in CHAPTER_PAGES])
+        only = ONLY_ON.get(metafunc.function.__name__, pages)
+        metafunc.parametrize("page_path", [p for p in pages if p in only])
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -257,8 +266,7 @@ def _widget_ids(page_html: str):
 
 def test_widgets_have_state_render_and_say_where_they_are_live(visit, built_book, page_path):
     ids, models = _widget_ids((built_book / page_path).read_text())
-    if not ids:
-        pytest.skip(f"{page_path} has no widgets")
+    assert ids, f"the chapter calls interact(...) but {page_path} has no widget view"
     missing = [i for i in ids if i not in models]
     assert not missing, f"widget views without embedded state: {missing}"
     v = visit(page_path)

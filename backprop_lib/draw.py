@@ -56,6 +56,7 @@ def _figsize(pos) -> tuple[float, float]:
 
 
 def _number(x: float, digits: int) -> str:
+    x = round(x, digits) + 0.0  # + 0.0 turns -0.0 into 0.0: no "-0.00" for a tiny negative
     return f"{x:.{digits}f}".replace("-", "\u2212")
 
 
@@ -114,10 +115,13 @@ def _draw(root, ax, digits, title, highlight, show_grad, fontsize):
     ax.set_ylim(min(ys) * sy - 0.65, max(ys) * sy + 0.7)
     ax.set_aspect("equal")
     ax.axis("off")
-    legend = "green: value (forward)" + ("    red: gradient (backward)" if show_grad else "")
-    ax.set_title(title or legend, fontsize=fontsize, color="#333333")
+    ax.set_title(title or _legend(show_grad), fontsize=fontsize, color="#333333")
     ax.figure.set_facecolor("white")
     return texts
+
+
+def _legend(show_grad: bool) -> str:
+    return "green: value (forward)" + ("    red: gradient (backward)" if show_grad else "")
 
 
 def _shape(root: Node) -> tuple:
@@ -143,7 +147,9 @@ class LiveGraph:
         self._drawn: dict[tuple, tuple] = {}  # shape -> (LiveFigure, texts, title Text)
 
     def figure(self, root: Node, title: str | None = None) -> LiveFigure:
-        """The LiveFigure showing ``root`` (numbers and title updated), without displaying it."""
+        """The LiveFigure showing ``root`` (numbers and title updated), without displaying it.
+
+        title: as in draw_graph (None: the colour legend)."""
         if not isinstance(root, Node):
             raise TypeError(f"root must be a Node, got {type(root).__name__}")
         key = _shape(root)
@@ -158,8 +164,7 @@ class LiveGraph:
             value.set_text(_number(node.value, self.digits))
             if grad is not None:
                 grad.set_text(_number(node.grad, self.digits))
-        if title is not None:
-            title_text.set_text(title)
+        title_text.set_text(title or _legend(self.show_grad))
         return fig
 
     def show(self, root: Node, title: str | None = None) -> None:

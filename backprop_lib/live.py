@@ -14,14 +14,19 @@ Rules of use:
   is modified keeps its old look in the picture until :meth:`LiveFigure.redraw_all`.
 * Anything that moves the static parts (axis limits, tick labels, the figure layout) needs
   ``redraw_all()`` before the next :meth:`LiveFigure.show`.
+* Registered artists are drawn over every static one, whatever their zorder (a curve over the
+  grid and the axes frame, say); among themselves they keep their order.
+* The white margin is cropped as measured at the last full redraw: an artist that later grows
+  past the drawing is cut at that margin.
 
 Two more things keep an update within a few milliseconds, both measured (bench/NOTES.md):
 
 * Plain one-line texts (no rotation, no ``$...$`` math) that change are written with Pillow's
   FreeType text renderer in the same font, size and colour: matplotlib 3.11 lays out and
   rasterizes text glyph by glyph in Python (about 2 ms per number), Pillow does it in C (about
-  0.1 ms). They are drawn last, above every other changing artist. Any other text falls back
-  to matplotlib.
+  0.1 ms). They are drawn last, above every other changing artist. A ``bbox`` is drawn as a
+  plain filled rectangle (no rounded corners or edge); path effects, wrapping and font
+  fallback are not supported. Any other text falls back to matplotlib.
 * The PNG is written here without row filters at zlib level 1 (5 ms instead of Pillow's 15 ms
   for a 940 x 470 picture, and smaller, since these pictures are mostly flat colour).
 
@@ -71,8 +76,8 @@ class LiveFigure(Figure):
     def changing(self, *artists):
         """Register artists that updates modify; return them (one artist if one was given).
 
-        They are left out of the cached background and drawn over it at every render, in
-        order of their axes and their zorder.
+        They are left out of the cached background and drawn over it at every render (so
+        above every static artist), among themselves in order of their axes and zorder.
         """
         for a in artists:
             if not isinstance(a, Artist):
@@ -128,7 +133,9 @@ class LiveFigure(Figure):
         h, w = rgba.shape[:2]
         image = Image.frombuffer("RGBA", (w, h), rgba, "raw", "RGBA", 0, 1)
         if texts:
-            image.readonly = 0  # draw into rgba itself (else Pillow copies it first: slower)
+            # draw into rgba itself; `readonly` is Pillow-internal: if a Pillow version ignores
+            # it, Pillow copies the buffer first and the picture is the same, only slower
+            image.readonly = 0
             _draw_texts(image, texts, self.dpi, origin=(left, height - top))
         # Pillow drops the alpha bytes about 8x faster than numpy's strided copy rgba[..., :3]
         return np.frombuffer(image.tobytes("raw", "RGB"), dtype=np.uint8).reshape(h, w, 3)
@@ -175,7 +182,7 @@ def _font(path: str, size_px: float):
 
 
 def _draw_texts(image, texts, dpi: float, origin=(0.0, None)) -> None:
-    """Write one-line matplotlib Texts into a Pillow RGB image, as matplotlib would place them.
+    """Write one-line matplotlib Texts into a Pillow RGBA image, as matplotlib would place them.
 
     origin: the display coordinates (x, y; y upwards) of the image's top-left pixel.
     """

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from backprop_lib import LiveFigure, LiveGraph, Node  # noqa: E402
+from backprop_lib import LiveFigure, LiveGraph, Node, draw_graph  # noqa: E402
 from backprop_lib.live import _png_bytes  # noqa: E402
 from backprop_lib.netdraw import LiveNetwork  # noqa: E402
 from backprop_lib.scalar_examples import (  # noqa: E402
@@ -185,3 +185,23 @@ def test_live_network_restyles_edges_and_texts():
     with pytest.raises(TypeError, match="LiveFigure"):
         LiveNetwork(plain)
     plt.close("all")
+
+
+def test_live_graph_title_none_shows_the_legend_like_draw_graph():
+    view = LiveGraph()
+    g = add_mul_graph()
+    g["f"].backward()
+    assert view.figure(g["f"], title="custom").axes[0].get_title() == "custom"
+    legend = view.figure(g["f"]).axes[0].get_title()
+    ax = draw_graph(g["f"])
+    assert legend == ax.get_title() and legend.startswith("green: value")
+    plt.close("all")
+
+
+def test_a_tiny_negative_number_is_not_shown_as_minus_zero():
+    a, b = Node(-0.001, "a"), Node(1.0, "b")
+    out = a * b  # value -0.001, gradients 1 and -0.001
+    out.backward()
+    texts = [t.get_text() for t in LiveGraph(digits=2).figure(out).axes[0].texts]
+    assert "\u22120.00" not in texts and texts.count("0.00") >= 3  # a, out values; b's grad
+    assert "1.00" in texts

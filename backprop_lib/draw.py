@@ -124,9 +124,9 @@ def _legend(show_grad: bool) -> str:
     return "green: value (forward)" + ("    red: gradient (backward)" if show_grad else "")
 
 
-def _shape(root: Node) -> tuple:
-    """What fixes a drawing: each node's name and operation, and its parents' positions."""
-    order = topological_order(root)
+def _shape(order: list[Node]) -> tuple:
+    """What fixes a drawing (``order``: the graph's nodes in topological order): each node's
+    name and operation, and its parents' positions."""
     index = {id(n): i for i, n in enumerate(order)}
     return tuple((_name(n), tuple(index[id(p)] for p in n.parents)) for n in order)
 
@@ -152,7 +152,8 @@ class LiveGraph:
         title: as in draw_graph (None: the colour legend)."""
         if not isinstance(root, Node):
             raise TypeError(f"root must be a Node, got {type(root).__name__}")
-        key = _shape(root)
+        order = topological_order(root)
+        key = _shape(order)
         if key not in self._drawn:
             fig = LiveFigure(figsize=_figsize(graph_layout(root)))
             ax = fig.add_subplot()
@@ -160,7 +161,7 @@ class LiveGraph:
             fig.changing(ax.title, *(t for pair in texts for t in pair if t is not None))
             self._drawn[key] = (fig, texts, ax.title)
         fig, texts, title_text = self._drawn[key]
-        for node, (value, grad) in zip(topological_order(root), texts, strict=True):
+        for node, (value, grad) in zip(order, texts, strict=True):
             value.set_text(_number(node.value, self.digits))
             if grad is not None:
                 grad.set_text(_number(node.grad, self.digits))

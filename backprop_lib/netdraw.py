@@ -201,6 +201,7 @@ class LiveNetwork:
             raise TypeError("ax must be an Axes of a LiveFigure (backprop_lib.live.LiveFigure), "
                             f"got {type(ax).__name__}")
         self.sizes = _sizes(sizes)
+        self._nodes = set(network_layout(self.sizes))
         self.highlight_color = highlight_color
         _, names, _ = _names(self.sizes, (), {n: "" for n in node_text}, None)
         self._artists = _draw(self.sizes, ax, None, set(), highlight_color, names, {}, None,
@@ -211,7 +212,7 @@ class LiveNetwork:
     def update(self, *, title: str = "", highlight=(), node_text=None, edge_values=None):
         """Restyle the edges (as draw_network would with these arguments) and set the texts."""
         highlight, node_text, _ = _names(self.sizes, highlight, node_text, None)
-        nodes = [h for h in highlight if h in network_layout(self.sizes)]
+        nodes = [h for h in highlight if h in self._nodes]
         if nodes:
             raise ValueError(f"LiveNetwork highlights edges only, got nodes {nodes}")
         missing = set(node_text) - set(self._artists["node_text"])

@@ -39,6 +39,13 @@ if not Path(CHROMIUM).exists():
 
 pytestmark = pytest.mark.browser
 
+# What `from site_checks import *` gives a test_site_* module: the marker, the fixtures and the
+# per-page checks (each module parametrizes them on its pages with parametrize_pages).
+__all__ = ["pytestmark", "browser", "server", "visit", "test_page_loads_cleanly_offline",
+           "test_dark_mode_screenshot_and_opaque_figures", "test_chapter_has_launch_buttons",
+           "test_widgets_have_state_render_and_say_where_they_are_live",
+           "test_headings_in_order_and_images_described"]
+
 # Harmless noise from the theme, named explicitly: everything else fails the test.
 TOLERATED_CONSOLE = [re.compile(r"Got invalid theme mode")]
 SHOTS = ROOT / "_build" / "screenshots"

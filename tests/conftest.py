@@ -30,7 +30,7 @@ def rng():
     return np.random.default_rng(20261123)
 
 
-HTML = ROOT / "_build" / "html"
+_EARLY_BUILD = None  # the background book build of this run (controller process only)
 
 
 def pytest_configure(config):
@@ -45,9 +45,18 @@ def pytest_configure(config):
             and not config.option.keyword and not config.option.markexpr
             and not config.option.collectonly)
     if full and not os.environ.get("BACKPROP_PREBUILT_HTML"):
+        global _EARLY_BUILD
         from book_build import start_early
 
-        start_early(os.environ["BACKPROP_TEST_RUN"])
+        _EARLY_BUILD = start_early(os.environ["BACKPROP_TEST_RUN"])
+
+
+def pytest_unconfigure(config):  # noqa: ARG001 (pytest hook signature)
+    """However the run ends (pass, failure, -x, Ctrl-C), no build outlives it."""
+    if _EARLY_BUILD is not None:
+        from book_build import stop
+
+        stop(_EARLY_BUILD)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +66,7 @@ def built_book():
     prebuilt = os.environ.get("BACKPROP_PREBUILT_HTML")
     if prebuilt:
         return Path(prebuilt)
-    from book_build import wait_for_build
+    from book_build import HTML, wait_for_build
 
     rc, log = wait_for_build(os.environ.get("BACKPROP_TEST_RUN", f"solo-{os.getpid()}"))
     if rc != 0:

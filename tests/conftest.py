@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# The PDF test prints the whole site (about a minute): `make test-pdf` runs it (and .ci/run).
+collect_ignore = [] if os.environ.get("BACKPROP_TEST_PDF") else ["test_pdf.py"]
 
 
 def require(module: str, why: str):

@@ -103,3 +103,26 @@ def test_make_book_refuses_to_run_beside_another_book_build(tmp_path):
         holder.kill()
         holder.wait()
 
+
+
+def test_the_intro_page_links_the_pdf_only_when_it_exists(tmp_path):
+    """_ext/site_fixes.py: the link appears after the intro's title once make pdf has run."""
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import site_fixes
+
+    class App:
+        srcdir = str(tmp_path)
+
+    body = '<section><h1>Backpropagation<a class="headerlink" href="#">#</a></h1><p>text</p>'
+    context = {"body": body}
+    site_fixes._link_the_pdf(App, "intro", "page.html", context, None)
+    assert context["body"] == body, "linked a PDF that does not exist"
+    pdf = tmp_path / "_build" / "pdf" / site_fixes.PDF_NAME
+    pdf.parent.mkdir(parents=True)
+    pdf.write_bytes(b"%PDF-1.7 " + b"x" * 2_400_000)
+    site_fixes._link_the_pdf(App, "notation", "page.html", context, None)
+    assert context["body"] == body, "linked the PDF from another page than the intro"
+    site_fixes._link_the_pdf(App, "intro", "page.html", context, None)
+    link = f'<p class="pdf-download"><a href="{site_fixes.PDF_NAME}" download>'
+    assert context["body"].startswith(body.split("<p>")[0] + link), context["body"]
+    assert "(2.4 MB, built " in context["body"]

@@ -42,7 +42,7 @@ book: $(STAMP) $(ASSETS)
 	@echo "(or serve it: $(BIN)/python -m http.server -d _build/html 8000)"
 
 test: $(STAMP) $(ASSETS)
-	$(BIN)/ruff check backprop_lib tests tools
+	$(BIN)/ruff check backprop_lib tests tools _ext
 	$(BIN)/python -m pytest
 
 outputs: $(STAMP)

@@ -35,7 +35,7 @@ def _library_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _outdated_when_library_changed(app, env, added, changed, removed):
+def _outdated_when_library_changed(app, env, added, changed, removed):  # noqa: ARG001  (Sphinx's env-get-outdated signature)
     fingerprint = _library_fingerprint()
     previous = getattr(env, "backprop_lib_fingerprint", None)
     env.backprop_lib_fingerprint = fingerprint
@@ -45,7 +45,7 @@ def _outdated_when_library_changed(app, env, added, changed, removed):
     return [d for d in notebooks if d not in added and d not in changed]
 
 
-def _dedupe_scripts(app, pagename, templatename, context, doctree):
+def _dedupe_scripts(app, pagename, templatename, context, doctree):  # noqa: ARG001  (Sphinx's html-page-context signature)
     seen, unique = set(), []
     for js in context.get("script_files", []):
         filename = getattr(js, "filename", None) or ""
@@ -57,7 +57,7 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
-def _execution_mode_from_environment(app, config):
+def _execution_mode_from_environment(app, config):  # noqa: ARG001  (Sphinx's config-inited signature)
     mode = os.environ.get("BACKPROP_BOOK_EXECUTE")
     if mode:
         config.nb_execution_mode = mode

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import IN_CI, ROOT, require
+from common import IN_CI, ROOT, require
 
 sync_api = require("playwright.sync_api", "browser tests drive chromium with Playwright")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import CHAPTERS
+from common import CHAPTERS
 from prose_numbers import check_notebook
 
 

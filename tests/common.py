@@ -22,3 +22,21 @@ def require(module: str, why: str):
         if IN_CI:
             pytest.fail(f"{msg}; CI must install it (see .ci/run)", pytrace=False)
         pytest.skip(msg, allow_module_level=True)
+
+
+def toc_pages() -> list[str]:
+    """The HTML page of every document in _toc.yml (root first), e.g. "chapters/01_x.html"."""
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            for key in ("parts", "chapters", "sections"):
+                walk(entry.get(key))
+
+    walk([{key: toc[key]} for key in ("parts", "chapters", "sections") if key in toc])
+    return [str(Path(f).with_suffix("")) + ".html" for f in files]

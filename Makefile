@@ -53,7 +53,7 @@ pdf: book
 	$(BIN)/python tools/build_book.py $(JB_FLAGS)
 
 test: $(STAMP) $(ASSETS)
-	$(BIN)/ruff check backprop_lib tests tools
+	$(BIN)/ruff check backprop_lib tests tools _ext
 	$(BIN)/python -m pytest
 
 # The stored outputs once more, with numpy's kernels above its baseline switched off: proves

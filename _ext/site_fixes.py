@@ -53,7 +53,7 @@ def _library_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _outdated(app, env, added, changed, removed):
+def _outdated(app, env, added, changed, removed):  # noqa: ARG001 (Sphinx's env-get-outdated signature)
     return _outdated_when_library_changed(env, added, changed) + _outdated_when_pdf_changed(
         app, env, added, changed)
 
@@ -75,7 +75,7 @@ def _outdated_when_library_changed(env, added, changed):
     return [d for d in notebooks if d not in added and d not in changed]
 
 
-def _dedupe_scripts(app, pagename, templatename, context, doctree):
+def _dedupe_scripts(app, pagename, templatename, context, doctree):  # noqa: ARG001  (Sphinx's html-page-context signature)
     seen, unique = set(), []
     for js in context.get("script_files", []):
         filename = getattr(js, "filename", None) or ""
@@ -105,7 +105,7 @@ def _copy_the_pdf(app, exception):
         shutil.copy2(pdf, Path(app.outdir) / PDF_NAME)
 
 
-def _execution_mode_from_environment(app, config):
+def _execution_mode_from_environment(app, config):  # noqa: ARG001 (Sphinx's config-inited signature)
     mode = os.environ.get("BACKPROP_BOOK_EXECUTE")
     if mode:
         config.nb_execution_mode = mode

@@ -1,30 +1,15 @@
-"""Shared fixtures and helpers for the test suite."""
+"""Fixtures and hooks of the test suite (shared constants and helpers: tests/common.py)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # The PDF test prints the whole site (about a minute): `make test-pdf` runs it (and .ci/run).
 collect_ignore = [] if os.environ.get("BACKPROP_TEST_PDF") else ["test_pdf.py"]
-
-
-def require(module: str, why: str):
-    """Import an optional oracle; skip with a visible reason locally, fail in CI."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        msg = f"{module} is not installed ({why})"
-        if IN_CI:
-            pytest.fail(f"{msg}; CI must install it (see .ci/run)", pytrace=False)
-        pytest.skip(msg, allow_module_level=True)
 
 
 @pytest.fixture
@@ -84,7 +69,7 @@ HEAVY_FIRST = ["tests/test_widgets.py", "tests/test_properties.py", "tests/test_
                "tests/test_site_b.py", "chapters/"]
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(items):  # pluggy passes only the hook arguments named here
     def rank(item):
         path = item.nodeid.split("::")[0]
         return next((i for i, p in enumerate(HEAVY_FIRST) if path.startswith(p)), len(HEAVY_FIRST))

@@ -5,7 +5,7 @@ cross-checked in their own test_against_torch_*.py files with the same helper.
 Without torch these tests skip with the reason; with CI=true a missing torch is a failure.
 """
 
-from conftest import require
+from common import require
 
 torch = require("torch", "PyTorch is the test oracle")
 

@@ -1,4 +1,4 @@
-from conftest import require; torch = require("torch", "PyTorch is the test oracle")  # noqa: E702, I001
+from common import require; torch = require("torch", "PyTorch is the test oracle")  # noqa: E702, I001
 
 # The attention components and the source's three programs, cross-checked with PyTorch autograd
 # (float64): the same forward written in torch, gradients from loss.backward().

@@ -242,7 +242,7 @@ def test_full_chain_query_and_keys_through_softmax_and_values(rng):
 
 # --- negative tests: the source's slips must fail ---------------------------------------------
 
-def test_query_update_as_written_is_not_the_gradient(rng):
+def test_query_update_as_written_is_not_the_gradient():
     Q, k = np.array(Q0), np.array(K_FIXED, float)
     x1, y = np.array(X_QUERY), np.array(Y_QK)
     L = lambda Q_: 0.5 * np.sum((scores(projection(Q_, x1), k) - y) ** 2)  # noqa: E731

@@ -207,21 +207,21 @@ def test_format_graph_names_every_node_and_marks_inputs_without_grad():
 # -- errors a learner can act on ------------------------------------------------------------------
 class WrongCount(Function):
     @staticmethod
-    def forward(ctx, a):
+    def forward(_ctx, a):
         return 2 * a
 
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(_ctx, grad_output):
         return grad_output, grad_output
 
 
 class WrongShape(Function):
     @staticmethod
-    def forward(ctx, a):
+    def forward(_ctx, a):
         return a.sum(axis=0)
 
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(_ctx, grad_output):
         return grad_output  # forgot to copy it back to the rows: shape (3,), not (2, 3)
 
 

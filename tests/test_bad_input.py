@@ -304,7 +304,7 @@ def _call(key, kwargs):
         plt.close("all")
 
 
-def _array_args(case, kwargs):
+def _array_args(kwargs):
     return [n for n, v in kwargs.items() if isinstance(v, np.ndarray)]
 
 
@@ -333,7 +333,7 @@ def test_wrong_shape_raises_value_error_naming_argument_and_shapes(key):
 @pytest.mark.parametrize("key", KEYS)
 def test_lists_and_integer_arrays_are_accepted_as_float64(key):
     case = CASES[key]
-    for name in _array_args(case, case.make()):
+    for name in _array_args(case.make()):
         kwargs = case.make()
         base = kwargs[name]
         as_list = _call(key, {**kwargs, name: base.tolist()})
@@ -351,7 +351,7 @@ def test_lists_and_integer_arrays_are_accepted_as_float64(key):
 @pytest.mark.parametrize("key", KEYS)
 def test_nan_and_infinity_are_rejected_or_documented_to_propagate(key):
     case = CASES[key]
-    for name in _array_args(case, case.make()) + list(case.reals):
+    for name in _array_args(case.make()) + list(case.reals):
         if (key, name) in EXEMPT_ARGS:
             continue
         for bad in (np.nan, np.inf):
@@ -374,7 +374,7 @@ def test_nan_and_infinity_are_rejected_or_documented_to_propagate(key):
 @pytest.mark.parametrize("key", KEYS)
 def test_non_numeric_input_raises_type_error_naming_argument(key):
     case = CASES[key]
-    names = _array_args(case, case.make()) + list(case.reals) + list(case.counts) + list(case.objects)
+    names = _array_args(case.make()) + list(case.reals) + list(case.counts) + list(case.objects)
     for name in names:
         if (key, name) in EXEMPT_ARGS:
             continue

@@ -74,7 +74,7 @@ def test_sign_error_fails(rng):
 
 def test_zero_true_gradient_is_not_a_false_alarm():
     # f does not depend on b at all: analytic 0, numerical round-off noise
-    report = check_gradient(lambda a, b: float(np.sum(np.sin(a) * 1e3)),
+    report = check_gradient(lambda a, b: float(np.sum(np.sin(a) * 1e3)),  # noqa: ARG005  (f(**inputs) names b)
                             {"a": np.linspace(-1, 1, 5), "b": np.ones(3)},
                             {"a": 1e3 * np.cos(np.linspace(-1, 1, 5)), "b": np.zeros(3)})
     assert report.ok, str(report)
@@ -87,4 +87,5 @@ def test_relative_error_definition():
 
 def test_unknown_argument_is_a_clear_error():
     with pytest.raises(ValueError, match="'z', which is not one of inputs"):
-        check_gradient(lambda x: 0.0, {"x": [1.0]}, {"z": [0.0]})
+        check_gradient(lambda x: 0.0,  # noqa: ARG005  (f(**inputs) names x)
+                       {"x": [1.0]}, {"z": [0.0]})

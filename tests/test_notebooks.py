@@ -5,7 +5,7 @@ import re
 import sys
 
 import pytest
-from conftest import CHAPTERS, ROOT
+from common import CHAPTERS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 from sync_repo_url import MARK, install_line, repo_url  # noqa: E402

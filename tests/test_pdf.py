@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CHAPTERS, IN_CI, ROOT, require
+from common import CHAPTERS, IN_CI, ROOT, require
 
 require("playwright.sync_api", "the PDF is printed by chromium through Playwright")
 pypdf = require("pypdf", "merges the printed pages")

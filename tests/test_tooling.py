@@ -10,7 +10,7 @@ import time
 
 import psutil
 import pytest
-from conftest import ROOT
+from common import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import portable_check  # noqa: E402
@@ -83,7 +83,7 @@ def test_make_lab_passes_allow_root_exactly_when_run_as_root():
     assert ("--allow-root" in line) == (os.geteuid() == 0), line
 
 
-def test_make_book_refuses_to_run_beside_another_book_build(tmp_path):
+def test_make_book_refuses_to_run_beside_another_book_build():
     """tools/build_book.py holds _build/.book.lock; a second build says so and stops."""
     sys.path.insert(0, str(ROOT / "tools"))
     import build_book

@@ -2,7 +2,7 @@
 
 Modelled on early tinygrad's ``helper_test_op``. A cross-check is one line:
 
-    from conftest import require
+    from common import require
     torch = require("torch", "PyTorch is the test oracle")  # skip locally, fail in CI
     from torch_oracle import check_op, from_autograd        # noqa: E402  (import after require)
 

@@ -36,10 +36,16 @@ print(json.dumps({"baseline": list(m.__cpu_baseline__), "dispatch": list(m.__cpu
 """
 
 
+def best_env() -> dict:
+    """This environment with numpy free to use every kernel the CPU supports."""
+    return {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+
+
 def probe(env: dict | None = None) -> dict:
-    """numpy's baseline, its dispatch targets and the CPU features it sees, in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True,
-                         check=True).stdout
+    """numpy's baseline, its dispatch targets and the CPU features it sees, in a fresh process
+    (by default with every kernel allowed)."""
+    out = subprocess.run([sys.executable, "-c", _PROBE], env=env or best_env(),
+                         capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
 
@@ -49,7 +55,7 @@ def levels_above_baseline(info: dict) -> list[str]:
 
 
 def portable_env(levels: list[str]) -> dict:
-    return {**os.environ, **PINNED_THREADS, "NPY_DISABLE_CPU_FEATURES": " ".join(levels)}
+    return {**best_env(), **PINNED_THREADS, "NPY_DISABLE_CPU_FEATURES": " ".join(levels)}
 
 
 def main(argv: list[str]) -> int:

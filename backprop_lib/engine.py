@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from ._graph import depth_first_order
+
 __all__ = ["Node", "topological_order"]
 
 
@@ -151,17 +153,4 @@ def topological_order(root: Node) -> list[Node]:
     """Every node ``root`` depends on, each after all of its parents (root last)."""
     if not isinstance(root, Node):
         raise TypeError(f"root must be a Node, got {type(root).__name__}")
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:  # iterative DFS: deep graphs must not hit the recursion limit
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
-    return order
+    return depth_first_order(root, lambda node: node.parents)

@@ -31,9 +31,9 @@ import pytest
 import backprop_lib
 from backprop_lib import network as nw
 from backprop_lib.attention_head import attention_head_forward
-from backprop_lib.autograd import Tensor
 from backprop_lib.engine import Node
 from backprop_lib.linear import linear_forward, linear_forward_col
+from backprop_lib.tensor import Tensor
 from backprop_lib.vectorized import wx_norm_sq
 
 

@@ -31,11 +31,11 @@ from backprop_lib import attention as at
 from backprop_lib import attention_head as ah
 from backprop_lib import functions as fn
 from backprop_lib import linear as lin
-from backprop_lib import losses
+from backprop_lib import losses, ops
 from backprop_lib import network as nw
 from backprop_lib import vectorized as vec
-from backprop_lib.autograd import Tensor
 from backprop_lib.engine import Node
+from backprop_lib.tensor import Tensor
 
 EXAMPLES = 200
 PROP = settings(derandomize=True, max_examples=EXAMPLES, deadline=None, database=None)
@@ -258,12 +258,12 @@ AUTOGRAD_OPS = {
     "Sigmoid": (fn.Sigmoid, lambda r, n, m: [r.normal(scale=3, size=(n, m))], ()),
     "Softmax": (fn.Softmax, lambda r, n, m: [r.normal(size=(n, m + 1))], (1,)),
     "SquaredError": (fn.SquaredError, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(n, m))], ()),
-    "Add": (fn.Add, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(m,))], ()),
-    "Sub": (fn.Sub, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(1, m))], ()),
-    "Mul": (fn.Mul, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(n, 1))], ()),
-    "Pow": (fn.Pow, lambda r, n, m: [r.uniform(0.5, 2.0, size=(n, m))], (2.5,)),
-    "Sum": (fn.Sum, lambda r, n, m: [r.normal(size=(n, m))], ()),
-    "Select": (fn.Select, lambda r, n, m: [r.normal(size=(n, m))], ((0, slice(None)),)),
+    "Add": (ops.Add, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(m,))], ()),
+    "Sub": (ops.Sub, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(1, m))], ()),
+    "Mul": (ops.Mul, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(n, 1))], ()),
+    "Pow": (ops.Pow, lambda r, n, m: [r.uniform(0.5, 2.0, size=(n, m))], (2.5,)),
+    "Sum": (ops.Sum, lambda r, n, m: [r.normal(size=(n, m))], ()),
+    "Select": (ops.Select, lambda r, n, m: [r.normal(size=(n, m))], ((0, slice(None)),)),
 }
 
 
@@ -389,11 +389,11 @@ def test_autograd_gradient_of_two_losses_is_the_sum(n, m, s):
     def grad(*which):
         W = Tensor(w, requires_grad=True, name="w")
         X = Tensor(x)
-        pieces = {"sq": lambda: fn.Sum.apply(fn.Pow.apply(fn.Mul.apply(X, W), 2.0)),
-                  "sig": lambda: fn.Sum.apply(fn.Sigmoid.apply(fn.Mul.apply(X, W)))}
+        pieces = {"sq": lambda: ops.Sum.apply(ops.Pow.apply(ops.Mul.apply(X, W), 2.0)),
+                  "sig": lambda: ops.Sum.apply(fn.Sigmoid.apply(ops.Mul.apply(X, W)))}
         total = pieces[which[0]]()
         for name in which[1:]:
-            total = fn.Add.apply(total, pieces[name]())
+            total = ops.Add.apply(total, pieces[name]())
         total.backward()
         return W.grad
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_count, as_float_array, as_positive_float, check_shape
-from .activations import _sigmoid, _softmax
+from .activations import sigmoid, softmax, softmax_vjp
+from .losses import squared_error
+from .training import TrainResult, descend
 
 __all__ = ["PARAM_NAMES", "example", "forward", "loss", "backward", "gradients",
-           "sgd_step", "train", "TrainRun"]
+           "sgd_step", "train"]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -65,21 +67,12 @@ def forward(x, params) -> dict:
     x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (K,) or (K, N).
     """
     p = _params(params)
-    return _forward(_input(x, p), p)
-
-
-def _input(x, p):
     a0 = as_float_array(x, "x", ndim=(1, 2))
     check_shape("x", a0, (p["W1"].shape[1],) + a0.shape[1:], "one input per column")
-    return a0
-
-
-def _forward(a0, p) -> dict:
-    """forward without input checks (for training loops that checked once)."""
     z1 = p["W1"] @ a0 + _col(p["b1"], a0)
-    a1 = _sigmoid(z1)
+    a1 = sigmoid(z1)
     z2 = p["W2"] @ a1 + _col(p["b2"], a1)
-    a2 = _softmax(z2, 0)
+    a2 = softmax(z2, axis=0)
     return {"a0": a0, "z1": z1, "a1": a1, "z2": z2, "a2": a2, "params": p}
 
 
@@ -87,27 +80,22 @@ def _batch(a0) -> int:
     return 1 if a0.ndim == 1 else a0.shape[1]
 
 
-def _cache(cache) -> dict:
+def _cache_and_target(cache, y):
     if not isinstance(cache, dict) or not {"a0", "a1", "a2", "params"} <= set(cache):
         raise TypeError(f"cache must be the dict returned by forward, got {type(cache).__name__}")
-    return cache
-
-
-def _target(y, cache):
     y = as_float_array(y, "y")
     check_shape("y", y, cache["a2"].shape, "the target has the shape of the softmax output")
-    return y
+    return cache, y
 
 
 def loss(cache, y) -> float:
-    """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2."""
-    cache = _cache(cache)
-    return _loss(cache, _target(y, cache))
+    """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2.
 
-
-def _loss(cache, y) -> float:
-    d = cache["a2"] - y
-    return 0.5 * float((d * d).sum()) / _batch(cache["a0"])
+    The mean over the batch, unlike losses.squared_error (a sum, as the attention notes use it):
+    the source's 3-4-2 network averages, so that the learning rate does not depend on N.
+    """
+    cache, y = _cache_and_target(cache, y)
+    return squared_error(cache["a2"], y) / _batch(cache["a0"])
 
 
 def backward(cache, y) -> dict:
@@ -116,30 +104,22 @@ def backward(cache, y) -> dict:
     Keys: loss, dL_da2, delta2 (= dL/dz2), dW2, db2, dL_da1 (= W2^T delta2),
     dsigma1 (= a1 (1 - a1)), delta1 (= dL/dz1), dW1, db1, dL_da0 (= W1^T delta1).
     """
-    cache = _cache(cache)
-    return _backward(cache, _target(y, cache))
-
-
-def _backward(cache, y, input_grad: bool = True) -> dict:
-    """backward without input checks; training skips dL/da0 (input_grad=False), which it never uses."""
+    cache, y = _cache_and_target(cache, y)
     a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
-    n = _batch(a0)
-    dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
+    dL_da2 = (a2 - y) / _batch(a0)  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
     # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
-    delta2 = a2 * (dL_da2 - (a2 * dL_da2).sum(axis=0, keepdims=True))
+    delta2 = softmax_vjp(dL_da2, a2, axis=0)
     dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
     dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)
     delta1 = dsigma1 * dL_da1
-    grads = {
-        "loss": _loss(cache, y),
+    return {
+        "loss": loss(cache, y),
         "dL_da2": dL_da2, "delta2": delta2,
         "dW2": _outer(delta2, a1), "db2": _sum_cols(delta2),
         "dL_da1": dL_da1, "dsigma1": dsigma1, "delta1": delta1,
         "dW1": _outer(delta1, a0), "db1": _sum_cols(delta1),
+        "dL_da0": p["W1"].T @ delta1,
     }
-    if input_grad:
-        grads["dL_da0"] = p["W1"].T @ delta1
-    return grads
 
 
 def _outer(delta, a_prev):
@@ -173,72 +153,22 @@ def sgd_step(params, grads, lr: float) -> dict:
     return new
 
 
-def _flat(arrays: dict):
-    """One float64 vector holding every array, and {name: view of it with the array's shape}."""
-    flat = np.concatenate([a.ravel() for a in arrays.values()]).astype(float)
-    views, start = {}, 0
-    for k, a in arrays.items():
-        views[k] = flat[start:start + a.size].reshape(a.shape)
-        start += a.size
-    return flat, views
-
-
-class TrainRun(tuple):
-    """What ``train`` returns: unpacks as ``(params, losses)``; also ``.diverged`` (bool).
-
-    When the parameters (their sum) or the loss stop being finite (a learning rate far too large),
-    training stops there: ``params`` are the last finite ones, ``losses`` holds only the
-    finite losses computed (fewer than steps + 1) and ``diverged`` is True. No exception,
-    no NaN in ``losses``.
-    """
-
-    def __new__(cls, params, losses, diverged: bool):
-        run = super().__new__(cls, (params, losses))
-        run.diverged = bool(diverged)
-        return run
-
-    @property
-    def params(self) -> dict:
-        return self[0]
-
-    @property
-    def losses(self) -> np.ndarray:
-        return self[1]
-
-
-def train(x, y, params, lr: float, steps: int) -> TrainRun:
-    """Full-batch gradient descent; returns (params after `steps` steps, losses (steps + 1,)).
+def train(x, y, params, lr: float, steps: int) -> TrainResult:
+    """Full-batch gradient descent; returns a TrainResult (params after `steps` steps, losses).
 
     losses[t] is the loss before step t; losses[-1] is the loss of the returned params.
-    The result is a TrainRun: ``p, losses = train(...)`` works, and ``.diverged`` says
-    whether training stopped early because the numbers overflowed (see TrainRun).
+    ``p, losses = train(...)`` works; ``.diverged`` says whether training stopped early
+    (training.descend's rule, the same for every loop of the course).
     """
-    p = _params(params)
-    a0 = _input(x, p)
-    y = _target(y, {"a2": _forward(a0, p)["a2"]})
-    lr = as_positive_float(lr, "lr")
-    steps = as_count(steps, "steps")
-    losses = np.empty(steps + 1)
-    # All four parameters live in one flat vector (and their gradients in another), so that a
-    # step is one subtraction and the divergence test one sum: with arrays this small, numpy's
-    # per-call overhead, not arithmetic, is what a training step costs.
-    theta, p = _flat({k: p[k] for k in PARAM_NAMES})
-    grad, g_views = _flat({k: np.zeros_like(p[k]) for k in PARAM_NAMES})
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps + 1):
-            cache = _forward(a0, p)
-            if t == steps:
-                losses[t] = _loss(cache, y)
-                break
-            g = _backward(cache, y, input_grad=False)
-            losses[t] = g["loss"]
-            for k in PARAM_NAMES:
-                g_views[k][...] = g["d" + k]
-            new = theta - lr * grad
-            # one finite sum means every entry is finite (a sum past 1e308 also counts as diverged)
-            if not np.isfinite(new.sum()):
-                return TrainRun(p, losses[: t + 1], True)  # keep the last finite parameters
-            theta[...] = new  # p holds views into theta: updated in place
-    if not np.isfinite(losses[-1]):
-        return TrainRun(p, losses[:-1], True)
-    return TrainRun(p, losses, False)
+    _cache_and_target(forward(x, params), y)  # check every argument once, before the loop
+    lr, steps = as_positive_float(lr, "lr"), as_count(steps, "steps")
+
+    def forward_loss(p):
+        cache = forward(x, p)
+        return loss(cache, y), cache["a2"], cache
+
+    def backward_params(cache):
+        g = backward(cache, y)
+        return {k: g["d" + k] for k in PARAM_NAMES}
+
+    return descend(forward_loss, backward_params, _params(params), lr, steps)

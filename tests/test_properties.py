@@ -171,7 +171,7 @@ def test_attention_weighted_values_backward(d, n, s):
     r = np.random.default_rng(s)
     v, alpha, dz = r.normal(size=(d, n)), r.normal(size=n), r.normal(size=d)
     dv, dalpha = at.weighted_values_backward(dz, v, alpha)
-    check(at.weighted_values, {"v": v, "alpha": alpha}, {"v": dv, "alpha": dalpha}, dz)
+    check(at.weighted_values, {"V": v, "A": alpha}, {"V": dv, "A": dalpha}, dz)
 
 
 @PROP
@@ -180,7 +180,7 @@ def test_attention_value_layer_backward(d, m, n, s):
     r = np.random.default_rng(s)
     V, b, x, dv = r.normal(size=(d, m)), r.normal(size=d), r.normal(size=(m, n)), r.normal(size=(d, n))
     dV, db, dx = at.value_layer_backward(dv, V, x)
-    check(at.value_layer, {"V": V, "b": b, "x": x}, {"V": dV, "b": db, "x": dx}, dv)
+    check(at.value_layer, {"W": V, "b": b, "X": x}, {"W": dV, "b": db, "X": dx}, dv)
 
 
 @PROP
@@ -190,7 +190,7 @@ def test_attention_projection_backward(d, m, n, s):
     W, x = r.normal(size=(d, m)), r.normal(size=(m,) if n == 0 else (m, n))
     dp = r.normal(size=(d,) if n == 0 else (d, n))
     dW, dx = at.projection_backward(dp, W, x)
-    check(at.projection, {"W": W, "x": x}, {"W": dW, "x": dx}, dp)
+    check(at.projection, {"W": W, "X": x}, {"W": dW, "X": dx}, dp)
 
 
 @PROP
@@ -199,7 +199,7 @@ def test_attention_scores_backward(d, n, s):
     r = np.random.default_rng(s)
     q, k, de = r.normal(size=d), r.normal(size=(d, n)), r.normal(size=n)
     dq, dk = at.scores_backward(de, q, k)
-    check(at.scores, {"q": q, "k": k}, {"q": dq, "k": dk}, de)
+    check(at.scores, {"Q": q, "K": k}, {"Q": dq, "K": dk}, de)
 
 
 @PROP
@@ -234,14 +234,14 @@ def test_attention_head_pieces(B, d, T, s):
     lead = () if B == 0 else (B,)
     V, A = r.normal(size=lead + (d, T)), act.softmax(r.normal(size=lead + (T, T)), axis=-2)
     dZ = r.normal(size=lead + (d, T))
-    dV, dA = ah.values_backward(dZ, V, A)
+    dV, dA = at.weighted_values_backward(dZ, V, A)
     check(lambda V, A: V @ A, {"V": V, "A": A}, {"V": dV, "A": dA}, dZ)
     Q, K, dS = r.normal(size=lead + (d, T)), r.normal(size=lead + (d, T)), r.normal(size=lead + (T, T))
-    dQ, dK = ah.scores_backward(dS, Q, K, 0.5)
+    dQ, dK = at.scores_backward(dS, Q, K, 0.5)
     check(lambda Q, K: 0.5 * np.swapaxes(K, -1, -2) @ Q, {"Q": Q, "K": K}, {"Q": dQ, "K": dK}, dS)
     X, W = r.normal(size=lead + (d + 1, T)), r.normal(size=(d, d + 1))
     dP = r.normal(size=lead + (d, T))
-    dW, dX = ah.projection_backward(dP, X, W)
+    dW, dX = at.projection_backward(dP, W, X)
     check(lambda X, W: W @ X, {"X": X, "W": W}, {"X": dX, "W": dW}, dP)
 
 

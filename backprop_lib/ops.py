@@ -40,17 +40,16 @@ class Add(Function):
 
 
 class Sub(Function):
-    """c = a - b.  dL/da = dL/dc,  dL/db = -dL/dc."""
+    """c = a - b = a + (-b).  dL/da = dL/dc,  dL/db = -dL/dc: Add's backward, with b's sign."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (np.shape(a), np.shape(b))
-        return np.subtract(a, b)
+        return Add.forward(ctx, a, np.negative(b))
 
     @staticmethod
     def backward(ctx, grad_output):
-        (sa, sb), (na, nb) = ctx.shapes, ctx.needs_input_grad
-        return (_sum_to(grad_output, sa) if na else None, _sum_to(-grad_output, sb) if nb else None)
+        da, db = Add.backward(ctx, grad_output)
+        return da, (None if db is None else -db)
 
 
 class Mul(Function):

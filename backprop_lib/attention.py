@@ -160,6 +160,25 @@ def values_program(V, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
     return descend(forward, backward, {"V": V, "b": b}, eta, steps)
 
 
+def _fit_scores(name, W, project, score, grad_of_projection, y, eta, steps) -> TrainResult:
+    """Gradient descent on W for L = 1/2 ||e - y||^2, e = score(P) with P = project(W).
+
+    grad_of_projection(W, P, de) turns dL/de = e - y into dL/dW (through the scores, then
+    the projection). The query and keys programs differ only in these three functions.
+    """
+
+    def forward(p):
+        P = project(p[name])
+        e = score(P)
+        return squared_error(e, y), e, (p[name], P, e)
+
+    def backward(cache):
+        W, P, e = cache
+        return {name: grad_of_projection(W, P, e - y)}
+
+    return descend(forward, backward, {name: W}, eta, steps)
+
+
 @checked(Q="d m", k="d n", x1="m", y="n", eta="positive", steps="count")
 def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> TrainResult:
     """Gradient descent on Q for L = 1/2 ||k^T Q x1 - y||^2; x1 ends in 1 (bias in Q's last column).
@@ -167,33 +186,19 @@ def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> TrainRe
     as_written=True takes the source program's step (query_update_as_written) instead.
     """
 
-    def forward(p):
-        q = projection(p["Q"], x1)
-        e = scores(q, k)
-        return squared_error(e, y), e, (p, q, e)
+    def grad(Q, q, de):
+        dq, _ = scores_backward(de, q, k)
+        return query_update_as_written(dq, x1) if as_written else projection_backward(dq, Q, x1)[0]
 
-    def backward(cache):
-        p, q, e = cache
-        dq, _ = scores_backward(e - y, q, k)  # dL/de = e - y
-        if as_written:
-            return {"Q": query_update_as_written(dq, x1)}
-        return {"Q": projection_backward(dq, p["Q"], x1)[0]}
-
-    return descend(forward, backward, {"Q": Q}, eta, steps)
+    return _fit_scores("Q", Q, lambda Q: projection(Q, x1), lambda q: scores(q, k), grad, y, eta, steps)
 
 
 @checked(K="d m", q="d", x="m n", y="n", eta="positive", steps="count")
 def keys_program(K, q, x, y, eta=0.01, steps=300) -> TrainResult:
     """Gradient descent on K for L = 1/2 ||q^T K x - y||^2; x's last row is ones (bias in K)."""
 
-    def forward(p):
-        k = projection(p["K"], x)
-        e = scores(q, k)
-        return squared_error(e, y), e, (p, k, e)
+    def grad(K, k, de):
+        _, dk = scores_backward(de, q, k)
+        return projection_backward(dk, K, x)[0]
 
-    def backward(cache):
-        p, k, e = cache
-        _, dk = scores_backward(e - y, q, k)  # dL/de = e - y
-        return {"K": projection_backward(dk, p["K"], x)[0]}
-
-    return descend(forward, backward, {"K": K}, eta, steps)
+    return _fit_scores("K", K, lambda K: projection(K, x), lambda k: scores(q, k), grad, y, eta, steps)

@@ -135,7 +135,8 @@ def _check_array(name: str, value, spec: str, sizes: dict, source: dict) -> np.n
             sizes[base], source[base] = n - int(plus or 0), name
         elif n != _size(axis, sizes):
             why = f" ({axis} = {_size(axis, sizes)}, from {source[base]})" if base in source else ""
-            dims = [str(d) if isinstance(d := _size(a, sizes), int) else "any" for a in axes if a]
+            dims = [str(d) if isinstance(d := _size(a, sizes), int)
+                    and source.get(a.partition("+")[0]) != name else "any" for a in axes if a]
             want = "(" + ", ".join(dims) + (",)" if len(dims) == 1 else ")")
             raise ValueError(f"{name} must have shape {want}, got {arr.shape}{why}")
     for t, axis in zip(tokens, axes, strict=True):  # an absent optional axis stays absent
@@ -150,6 +151,32 @@ def _size(axis: str, sizes: dict):
     return axis if n is None else n + int(plus or 0)
 
 
+def cache_of(forward: str, *specs: str):
+    """A spec for the tuple of arrays that ``forward`` returns as its cache, one shape per entry."""
+    def check(cache, name, sizes, source):
+        if not (isinstance(cache, tuple) and len(cache) == len(specs)
+                and all(isinstance(c, np.ndarray) for c in cache)):
+            raise TypeError(f"{name} must be the tuple of arrays returned by {forward}, "
+                            f"got {type(cache).__name__}")
+        return tuple(_check_array(f"{name}[{i}]", c, spec, sizes, source)
+                     for i, (c, spec) in enumerate(zip(cache, specs, strict=True)))
+    return check
+
+
+def dict_of(what: str, **specs: str):
+    """A spec for a dict of named arrays (network parameters, a cache): each key has a shape.
+
+    An array is named by its key in errors; other keys are passed through unchecked.
+    """
+    def check(d, name, sizes, source):
+        if not isinstance(d, dict):
+            raise TypeError(f"{name} must be {what}, got {type(d).__name__}")
+        if missing := [k for k in specs if k not in d]:
+            raise ValueError(f"{name} must be {what} with keys {tuple(specs)}, missing {missing}")
+        return {**d, **{k: _check_array(k, d[k], spec, sizes, source) for k, spec in specs.items()}}
+    return check
+
+
 _SCALARS = {"real": as_real, "positive": as_positive_float, "count": as_count,
             "count1": lambda x, name: as_count(x, name, minimum=1)}
 
@@ -161,7 +188,8 @@ def checked(**specs):
     time it is seen and every later argument must match it, a number is a fixed size, ``_`` is
     any size, and ``B?`` marks an axis that may be absent (a batch axis, or the column axis
     that makes a vector a matrix); "*" is any shape and "=a" the shape of argument a (checked
-    earlier). "real", "positive", "count" and "count1" (at least 1) check a number instead.
+    earlier). "real", "positive", "count" and "count1" (at least 1) check a number instead;
+    cache_of(...) and dict_of(...) check a tuple or dict of arrays, binding the same names.
     Wrong input raises ValueError/TypeError naming the argument, the expected and the given shape.
     """
     def wrap(fn):
@@ -175,7 +203,9 @@ def checked(**specs):
             bound.apply_defaults()
             values, sizes, source = bound.arguments, {}, {}
             for name, spec in specs.items():
-                if spec in _SCALARS:
+                if callable(spec):  # cache_of, dict_of
+                    values[name] = spec(values[name], name, sizes, source)
+                elif spec in _SCALARS:
                     values[name] = _SCALARS[spec](values[name], name)
                 elif spec == "*":
                     values[name] = as_float_array(values[name], name)

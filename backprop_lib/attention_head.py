@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape, checked
+from ._validate import check_shape, checked, dict_of
 from .activations import softmax, softmax_vjp
 from .attention import projection_backward, scores, scores_backward, weighted_values_backward
 
@@ -43,26 +43,29 @@ def causal_mask(T: int) -> np.ndarray:
     return np.tri(T, dtype=bool).T
 
 
-def _check_mask(mask, X):
+def _mask(mask, name, sizes, source):
+    """None, or booleans (T, T) or (B, T, T) in which every query sees at least one key."""
     if mask is None:
         return None
-    mask, T = np.asarray(mask), X.shape[-1]
+    mask, T, B = np.asarray(mask), sizes["T"], sizes["B"]
     if mask.dtype != bool:
         raise ValueError(f"mask must be booleans (True = visible), got dtype {mask.dtype}")
-    check_shape("mask", mask, (T, T) if mask.ndim == 2 else X.shape[:-2] + (T, T), "(T, T)")
+    check_shape("mask", mask, (T, T) if mask.ndim == 2 or B is None else (B, T, T), "(T, T)")
     if not np.all(mask.any(axis=-2)):
         raise ValueError("mask hides every key from some query (a column of mask is all False)")
     return mask
 
 
-@checked(X="B? d_in T", Wq="d_k d_in", Wk="d_k d_in", Wv="d_v d_in")
+_CACHE = dict_of("the dict returned by attention_head_forward", V="B? d_v T")
+
+
+@checked(X="B? d_in T", Wq="d_k d_in", Wk="d_k d_in", Wv="d_v d_in", mask=_mask)
 def attention_head_forward(X, Wq, Wk, Wv, mask=None):
     """Z = V A with A = softmax(K^T Q / sqrt(d_k)) over the keys; returns (Z, cache).
 
     X (B, d_in, T) or (d_in, T); Wq, Wk (d_k, d_in); Wv (d_v, d_in); mask None or booleans
     (T, T) or (B, T, T), True where key i is visible to query j (every query needs one key).
     """
-    mask = _check_mask(mask, X)
     Q, K, V = Wq @ X, Wk @ X, Wv @ X
     scale = 1.0 / np.sqrt(Q.shape[-2])
     S = scores(Q, K, scale)
@@ -73,15 +76,14 @@ def attention_head_forward(X, Wq, Wk, Wv, mask=None):
     return V @ A, cache
 
 
+@checked(cache=_CACHE, dout="B? d_v T")
 def attention_head_backward(dout, cache):
     """Gradients of the head: returns (dX, dWq, dWk, dWv); dX has the shape of X.
 
     dout is dL/dZ, shaped like Z. dX = W_q^T dQ + W_k^T dK + W_v^T dV (three paths add).
     """
     c = cache
-    dZ = as_float_array(dout, "dout")
-    check_shape("dout", dZ, c["V"].shape, "the shape of Z")
-    dV, dA = weighted_values_backward(dZ, c["V"], c["A"])
+    dV, dA = weighted_values_backward(dout, c["V"], c["A"])
     dS = softmax_vjp(dA, c["A"], axis=-2)  # masked entries: A = 0 there, so dS = 0 exactly
     dQ, dK = scores_backward(dS, c["Q"], c["K"], c["scale"])
     dWq, dX_q = projection_backward(dQ, c["Wq"], c["X"])

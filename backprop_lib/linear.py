@@ -15,18 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape, checked
+from ._validate import cache_of, checked
 from .losses import squared_error
 from .training import TrainResult, descend
 
 __all__ = ["linear_forward", "linear_backward", "linear_forward_col", "linear_backward_col",
            "absorb_bias", "append_ones", "train_linear", "max_stable_lr"]
-
-
-def _cache(cache, forward: str):
-    if not (isinstance(cache, tuple) and len(cache) == 2 and all(isinstance(c, np.ndarray) for c in cache)):
-        raise TypeError(f"cache must be the pair of arrays returned by {forward}, got {type(cache).__name__}")
-    return cache
 
 
 @checked(X="N D_in", W="D_in D_out", b="D_out")
@@ -35,11 +29,10 @@ def linear_forward(X, W, b):
     return X @ W + b, (X, W)
 
 
+@checked(cache=cache_of("linear_forward", "N D_in", "D_in D_out"), dout="N D_out")
 def linear_backward(dout, cache):
     """dX = dout W^T (N, D_in), dW = X^T dout (D_in, D_out), db = dout summed over rows (D_out,)."""
-    X, W = _cache(cache, "linear_forward")
-    dout = as_float_array(dout, "dout", ndim=2)
-    check_shape("dout", dout, (X.shape[0], W.shape[1]), "dout has the shape of Y = X W + b")
+    X, W = cache
     return dout @ W.T, X.T @ dout, dout.sum(axis=0)
 
 
@@ -49,11 +42,10 @@ def linear_forward_col(W, X, b):
     return W @ X + b[:, None], (W, X)
 
 
+@checked(cache=cache_of("linear_forward_col", "D_out D_in", "D_in N"), dout="D_out N")
 def linear_backward_col(dout, cache):
     """dX = W^T dout (D_in, N), dW = dout X^T (D_out, D_in), db = dout summed over columns (D_out,)."""
-    W, X = _cache(cache, "linear_forward_col")
-    dout = as_float_array(dout, "dout", ndim=2)
-    check_shape("dout", dout, (W.shape[0], X.shape[1]), "dout has the shape of Z = W X + b")
+    W, X = cache
     return W.T @ dout, dout @ X.T, dout.sum(axis=1)
 
 

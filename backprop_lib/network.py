@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_count, as_float_array, as_positive_float, check_shape
+from ._validate import as_float_array, check_shape, checked, dict_of
 from .activations import sigmoid, softmax, softmax_vjp
 from .losses import squared_error
 from .training import TrainResult, descend
@@ -42,18 +42,10 @@ def example() -> dict:
     return {"x": np.array([1.0, 0.5, -1.0]), "y": np.array([1.0, 0.0]), "params": params}
 
 
-def _params(params) -> dict:
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
-    if set(PARAM_NAMES) - set(params):
-        raise ValueError(f"params must be a dict with keys {PARAM_NAMES}, got keys {sorted(params)}")
-    p = {k: as_float_array(params[k], k) for k in PARAM_NAMES}
-    check_shape("W1", p["W1"], (None, None), "(H, D): row j holds the weights into neuron j")
-    H, D = p["W1"].shape
-    check_shape("b1", p["b1"], (H,))
-    check_shape("W2", p["W2"], (None, H), "(K, H)")
-    check_shape("b2", p["b2"], (p["W2"].shape[0],))
-    return p
+# The shapes every function of this module checks at its door: W1 (H, D): row j holds the
+# weights into hidden neuron j; W2 (K, H); an input is a column (D,) or N columns (D, N).
+_PARAMS = dict_of(f"a dict with keys {PARAM_NAMES}", W1="H D", b1="H", W2="K H", b2="K")
+_CACHE = dict_of("the dict returned by forward", a0="D N?", a1="H N?", a2="K N?")
 
 
 def _col(b, x):
@@ -61,14 +53,13 @@ def _col(b, x):
     return b if x.ndim == 1 else b[:, None]
 
 
+@checked(params=_PARAMS, x="D N?")
 def forward(x, params) -> dict:
     """Forward pass; returns the cache {a0, z1, a1, z2, a2, params} that backward needs.
 
     x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (K,) or (K, N).
     """
-    p = _params(params)
-    a0 = as_float_array(x, "x", ndim=(1, 2))
-    check_shape("x", a0, (p["W1"].shape[1],) + a0.shape[1:], "one input per column")
+    p, a0 = params, x
     z1 = p["W1"] @ a0 + _col(p["b1"], a0)
     a1 = sigmoid(z1)
     z2 = p["W2"] @ a1 + _col(p["b2"], a1)
@@ -80,31 +71,23 @@ def _batch(a0) -> int:
     return 1 if a0.ndim == 1 else a0.shape[1]
 
 
-def _cache_and_target(cache, y):
-    if not isinstance(cache, dict) or not {"a0", "a1", "a2", "params"} <= set(cache):
-        raise TypeError(f"cache must be the dict returned by forward, got {type(cache).__name__}")
-    y = as_float_array(y, "y")
-    check_shape("y", y, cache["a2"].shape, "the target has the shape of the softmax output")
-    return cache, y
-
-
+@checked(cache=_CACHE, y="K N?")
 def loss(cache, y) -> float:
     """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2.
 
     The mean over the batch, unlike losses.squared_error (a sum, as the attention notes use it):
     the source's 3-4-2 network averages, so that the learning rate does not depend on N.
     """
-    cache, y = _cache_and_target(cache, y)
     return squared_error(cache["a2"], y) / _batch(cache["a0"])
 
 
+@checked(cache=_CACHE, y="K N?")
 def backward(cache, y) -> dict:
     """Every error signal and gradient, each shaped like its variable.
 
     Keys: loss, dL_da2, delta2 (= dL/dz2), dW2, db2, dL_da1 (= W2^T delta2),
     dsigma1 (= a1 (1 - a1)), delta1 (= dL/dz1), dW1, db1, dL_da0 (= W1^T delta1).
     """
-    cache, y = _cache_and_target(cache, y)
     a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
     dL_da2 = (a2 - y) / _batch(a0)  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
     # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
@@ -137,10 +120,10 @@ def gradients(x, y, params) -> dict:
     return {k: g["d" + k] for k in PARAM_NAMES}
 
 
+@checked(params=_PARAMS, lr="positive")
 def sgd_step(params, grads, lr: float) -> dict:
     """A new params dict  p <- p - lr * dL/dp  (params and grads keyed W1, b1, W2, b2)."""
-    p = _params(params)
-    lr = as_positive_float(lr, "lr")
+    p = params
     if not isinstance(grads, dict):
         raise TypeError(f"grads must be a dict with keys {PARAM_NAMES}, got {type(grads).__name__}")
     if set(PARAM_NAMES) - set(grads):
@@ -153,6 +136,7 @@ def sgd_step(params, grads, lr: float) -> dict:
     return new
 
 
+@checked(params=_PARAMS, x="D N?", y="K N?", lr="positive", steps="count")
 def train(x, y, params, lr: float, steps: int) -> TrainResult:
     """Full-batch gradient descent; returns a TrainResult (params after `steps` steps, losses).
 
@@ -160,9 +144,6 @@ def train(x, y, params, lr: float, steps: int) -> TrainResult:
     ``p, losses = train(...)`` works; ``.diverged`` says whether training stopped early
     (training.descend's rule, the same for every loop of the course).
     """
-    _cache_and_target(forward(x, params), y)  # check every argument once, before the loop
-    lr, steps = as_positive_float(lr, "lr"), as_count(steps, "steps")
-
     def forward_loss(p):
         cache = forward(x, p)
         return loss(cache, y), cache["a2"], cache
@@ -171,4 +152,4 @@ def train(x, y, params, lr: float, steps: int) -> TrainResult:
         g = backward(cache, y)
         return {k: g["d" + k] for k in PARAM_NAMES}
 
-    return descend(forward_loss, backward_params, _params(params), lr, steps)
+    return descend(forward_loss, backward_params, {k: params[k] for k in PARAM_NAMES}, lr, steps)

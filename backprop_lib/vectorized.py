@@ -13,7 +13,7 @@ import tracemalloc
 
 import numpy as np
 
-from ._validate import as_count, as_float_array, checked
+from ._validate import as_count, as_float_array, cache_of, checked
 from .gradcheck import numerical_gradient
 
 __all__ = ["wx_norm_sq", "norm_sq_backward", "wx_norm_sq_backward", "dq_dW", "numerical_jacobian",
@@ -33,11 +33,9 @@ def norm_sq_backward(dout, q):
     return dout * 2.0 * q
 
 
+@checked(cache=cache_of("wx_norm_sq", "m n", "n", "m"), dout="real")
 def wx_norm_sq_backward(dout, cache):
     """dW = dq x^T (m, n) and dx = W^T dq (n,), with dq = 2 q dout."""
-    if not (isinstance(cache, tuple) and len(cache) == 3):
-        raise TypeError(f"cache must be the (W, x, q) tuple returned by wx_norm_sq, "
-                        f"got {type(cache).__name__}")
     W, x, q = cache
     dq = norm_sq_backward(dout, q)
     return np.outer(dq, x), W.T @ dq

@@ -183,9 +183,9 @@ def test_softmax_over_the_wrong_axis_fails(rng):
 # ---- errors a learner can act on --------------------------------------------------------
 
 @pytest.mark.parametrize("arg, bad, match", [
-    ("Wq", np.zeros((2, 4)), r"Wq must have shape \(2, 3\), got \(2, 4\)"),
+    ("Wq", np.zeros((2, 4)), r"Wq must have shape \(any, 3\), got \(2, 4\)"),
     ("Wk", np.zeros((3, 3)), r"Wk must have shape \(2, 3\), got \(3, 3\)"),
-    ("Wv", np.zeros((2, 5)), r"Wv must have shape \(2, 3\), got \(2, 5\) \(d_in = 3, from X\)"),
+    ("Wv", np.zeros((2, 5)), r"Wv must have shape \(any, 3\), got \(2, 5\)"),
     ("X", np.zeros((1, 1, 3, 4)), r"X must be 2-D or 3-D, got shape \(1, 1, 3, 4\)"),
 ])
 def test_shape_errors_name_the_argument_and_both_shapes(rng, arg, bad, match):

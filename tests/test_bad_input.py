@@ -126,7 +126,7 @@ CASES = {
     "attention_head.attention_head_backward": Case(
         lambda: dict(dout=A(2, 5), cache=attention_head_forward(A(3, 5) / 5, A(2, 3) / 5, A(2, 3) / 7,
                                                                 A(2, 3) / 9)[1]),
-        wrong={"dout": (2, 4)}),  # cache: not checked, see EXEMPT_ARGS
+        wrong={"dout": (2, 4)}, objects=("cache",)),
     "attention_head.make_benchmark": Case(lambda: dict(T=8, d=4, batch=1, seed=0),
                                           counts=("T", "d", "batch", "seed"), compare=False),
     # autograd
@@ -226,8 +226,6 @@ EXEMPT = {
 }
 # Arguments not checked, with the reason.
 EXEMPT_ARGS = {
-    ("attention_head.attention_head_backward", "cache"):
-        "its source is printed verbatim in Chapter 7; a bad cache fails at the first lookup",
     ("activations.softmax", "axis"): "checked separately below (TypeError for a non-integer axis)",
 }
 

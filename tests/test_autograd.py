@@ -10,16 +10,11 @@ import pytest
 from helpers import assert_grad_close, central_diff
 
 from backprop_lib import network
-from backprop_lib.autograd import Function, Tensor, format_graph, graph_order
-from backprop_lib.functions import (
-    Linear,
-    Select,
-    Sigmoid,
-    Softmax,
-    SquaredError,
-    Sum,
-    TwoLayerNet,
-)
+from backprop_lib.autograd import Function, format_graph, graph_order
+from backprop_lib.functions import Linear, Sigmoid, Softmax, SquaredError
+from backprop_lib.ops import Select, Sum
+from backprop_lib.tensor import Tensor
+from backprop_lib.two_layer_net import TwoLayerNet
 
 # name -> (input shapes, apply(*tensors) -> Tensor, the same thing in plain numpy)
 OPS = {

@@ -34,11 +34,12 @@ from backprop_lib import attention as at
 from backprop_lib import attention_head as ah
 from backprop_lib import functions as fn
 from backprop_lib import linear as lin
-from backprop_lib import losses
+from backprop_lib import losses, ops
 from backprop_lib import network as nw
 from backprop_lib import vectorized as vec
-from backprop_lib.autograd import Tensor
 from backprop_lib.engine import Node
+from backprop_lib.gradcheck import numerical_gradient
+from backprop_lib.tensor import Tensor
 
 EXAMPLES = 200
 PROP = settings(derandomize=True, max_examples=EXAMPLES, deadline=None, database=None)
@@ -47,18 +48,17 @@ seed = st.integers(0, 2**32 - 1)
 
 
 def numeric_grad(f, x, eps=1e-6):
-    """Central differences of the scalar f at x (a float64 array; restored afterwards)."""
-    g = np.empty_like(x)
-    flat, gf = x.reshape(-1), g.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        fp = f()
-        flat[i] = old - eps
-        fm = f()
-        flat[i] = old
-        gf[i] = (fp - fm) / (2 * eps)
-    return g
+    """Central differences (gradcheck.numerical_gradient, the one helper) of f(), which reads x."""
+    start = x.copy()
+
+    def f_at(v):
+        x[...] = v  # f reads x in place
+        return f()
+
+    try:
+        return numerical_gradient(f_at, start, eps)
+    finally:
+        x[...] = start
 
 
 def assert_close(analytic, numeric, name):
@@ -188,7 +188,7 @@ def test_attention_weighted_values_backward(d, n, s):
     r = np.random.default_rng(s)
     v, alpha, dz = r.normal(size=(d, n)), r.normal(size=n), r.normal(size=d)
     dv, dalpha = at.weighted_values_backward(dz, v, alpha)
-    check(at.weighted_values, {"v": v, "alpha": alpha}, {"v": dv, "alpha": dalpha}, dz)
+    check(at.weighted_values, {"V": v, "A": alpha}, {"V": dv, "A": dalpha}, dz)
     assert_linear(lambda g: at.weighted_values_backward(g, v, alpha), (d,), r)
 
 
@@ -198,7 +198,7 @@ def test_attention_value_layer_backward(d, m, n, s):
     r = np.random.default_rng(s)
     V, b, x, dv = r.normal(size=(d, m)), r.normal(size=d), r.normal(size=(m, n)), r.normal(size=(d, n))
     dV, db, dx = at.value_layer_backward(dv, V, x)
-    check(at.value_layer, {"V": V, "b": b, "x": x}, {"V": dV, "b": db, "x": dx}, dv)
+    check(at.value_layer, {"W": V, "b": b, "X": x}, {"W": dV, "b": db, "X": dx}, dv)
 
 
 @PROP
@@ -208,7 +208,7 @@ def test_attention_projection_backward(d, m, n, s):
     W, x = r.normal(size=(d, m)), r.normal(size=(m,) if n == 0 else (m, n))
     dp = r.normal(size=(d,) if n == 0 else (d, n))
     dW, dx = at.projection_backward(dp, W, x)
-    check(at.projection, {"W": W, "x": x}, {"W": dW, "x": dx}, dp)
+    check(at.projection, {"W": W, "X": x}, {"W": dW, "X": dx}, dp)
 
 
 @PROP
@@ -217,7 +217,7 @@ def test_attention_scores_backward(d, n, s):
     r = np.random.default_rng(s)
     q, k, de = r.normal(size=d), r.normal(size=(d, n)), r.normal(size=n)
     dq, dk = at.scores_backward(de, q, k)
-    check(at.scores, {"q": q, "k": k}, {"q": dq, "k": dk}, de)
+    check(at.scores, {"Q": q, "K": k}, {"Q": dq, "K": dk}, de)
     assert_linear(lambda g: at.scores_backward(g, q, k), (n,), r)
 
 
@@ -254,14 +254,14 @@ def test_attention_head_pieces(B, d, T, s):
     lead = () if B == 0 else (B,)
     V, A = r.normal(size=lead + (d, T)), act.softmax(r.normal(size=lead + (T, T)), axis=-2)
     dZ = r.normal(size=lead + (d, T))
-    dV, dA = ah.values_backward(dZ, V, A)
+    dV, dA = at.weighted_values_backward(dZ, V, A)
     check(lambda V, A: V @ A, {"V": V, "A": A}, {"V": dV, "A": dA}, dZ)
     Q, K, dS = r.normal(size=lead + (d, T)), r.normal(size=lead + (d, T)), r.normal(size=lead + (T, T))
-    dQ, dK = ah.scores_backward(dS, Q, K, 0.5)
+    dQ, dK = at.scores_backward(dS, Q, K, 0.5)
     check(lambda Q, K: 0.5 * np.swapaxes(K, -1, -2) @ Q, {"Q": Q, "K": K}, {"Q": dQ, "K": dK}, dS)
     X, W = r.normal(size=lead + (d + 1, T)), r.normal(size=(d, d + 1))
     dP = r.normal(size=lead + (d, T))
-    dW, dX = ah.projection_backward(dP, X, W)
+    dW, dX = at.projection_backward(dP, W, X)
     check(lambda X, W: W @ X, {"X": X, "W": W}, {"X": dX, "W": dW}, dP)
 
 
@@ -278,12 +278,12 @@ AUTOGRAD_OPS = {
     "Sigmoid": (fn.Sigmoid, lambda r, n, m: [r.normal(scale=3, size=(n, m))], ()),
     "Softmax": (fn.Softmax, lambda r, n, m: [r.normal(size=(n, m + 1))], (1,)),
     "SquaredError": (fn.SquaredError, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(n, m))], ()),
-    "Add": (fn.Add, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(m,))], ()),
-    "Sub": (fn.Sub, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(1, m))], ()),
-    "Mul": (fn.Mul, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(n, 1))], ()),
-    "Pow": (fn.Pow, lambda r, n, m: [r.uniform(0.5, 2.0, size=(n, m))], (2.5,)),
-    "Sum": (fn.Sum, lambda r, n, m: [r.normal(size=(n, m))], ()),
-    "Select": (fn.Select, lambda r, n, m: [r.normal(size=(n, m))], ((0, slice(None)),)),
+    "Add": (ops.Add, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(m,))], ()),
+    "Sub": (ops.Sub, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(1, m))], ()),
+    "Mul": (ops.Mul, lambda r, n, m: [r.normal(size=(n, m)), r.normal(size=(n, 1))], ()),
+    "Pow": (ops.Pow, lambda r, n, m: [r.uniform(0.5, 2.0, size=(n, m))], (2.5,)),
+    "Sum": (ops.Sum, lambda r, n, m: [r.normal(size=(n, m))], ()),
+    "Select": (ops.Select, lambda r, n, m: [r.normal(size=(n, m))], ((0, slice(None)),)),
 }
 
 
@@ -379,11 +379,11 @@ def test_autograd_gradient_of_two_losses_is_the_sum(n, m, s):
     def grad(*which):
         W = Tensor(w, requires_grad=True, name="w")
         X = Tensor(x)
-        pieces = {"sq": lambda: fn.Sum.apply(fn.Pow.apply(fn.Mul.apply(X, W), 2.0)),
-                  "sig": lambda: fn.Sum.apply(fn.Sigmoid.apply(fn.Mul.apply(X, W)))}
+        pieces = {"sq": lambda: ops.Sum.apply(ops.Pow.apply(ops.Mul.apply(X, W), 2.0)),
+                  "sig": lambda: ops.Sum.apply(fn.Sigmoid.apply(ops.Mul.apply(X, W)))}
         total = pieces[which[0]]()
         for name in which[1:]:
-            total = fn.Add.apply(total, pieces[name]())
+            total = ops.Add.apply(total, pieces[name]())
         total.backward()
         return W.grad
 

@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from backprop_lib.autograd import Tensor
 from backprop_lib.engine import Node
+from backprop_lib.tensor import Tensor
 
 RTOL, ATOL = 1e-9, 1e-11
 

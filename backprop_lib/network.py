@@ -1,11 +1,16 @@
 """Two-layer network  a1 = sigmoid(W1 a0 + b1),  a2 = softmax(W2 a1 + b2),  L = 1/2 sum (a2 - y)^2.
 
+The loss is a choice (keyword ``loss`` of loss, backward, gradients, train): "squared_error"
+(the default, as in the notes) or "cross_entropy", L = -sum_j y_j log a2_j, for which the
+softmax Jacobian cancels and delta2 = a2 - y (backprop_lib.cross_entropy).
+
 Column convention, as in the notes: w^l_jk connects neuron k of layer l-1 to neuron j of
 layer l, so W1 has shape (H, D) and W2 has shape (K, H); an input is a vector (D,) or a batch
 of N columns (D, N). For a batch the loss is the mean over examples of the per-example loss.
 
 Backward, with delta^l = dL/dz^l:
     delta2 = J_softmax^T (a2 - y)            dW2 = delta2 a1^T    db2 = delta2
+             (cross-entropy: a2 - y)
     delta1 = a1 (1 - a1) * (W2^T delta2)     dW1 = delta1 a0^T    db1 = delta1
 (summed over the batch columns for the parameter gradients).
 
@@ -18,8 +23,11 @@ import numpy as np
 
 from ._validate import as_count, as_float_array, as_positive_float, check_shape
 from .activations import _sigmoid, _softmax
+from .cross_entropy import _cross_entropy
 
-__all__ = ["PARAM_NAMES", "example", "forward", "loss", "backward", "gradients",
+LOSSES = ("squared_error", "cross_entropy")
+
+__all__ = ["PARAM_NAMES", "LOSSES", "example", "forward", "loss", "backward", "gradients",
            "sgd_step", "train", "TrainRun"]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
@@ -99,39 +107,59 @@ def _target(y, cache):
     return y
 
 
-def loss(cache, y) -> float:
-    """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2."""
+def _loss_name(loss) -> str:
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be one of {LOSSES}, got {type(loss).__name__} {loss!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    return loss
+
+
+def loss(cache, y, loss: str = "squared_error") -> float:
+    """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2.
+
+    loss="cross_entropy": L = -(1/N) sum over examples of sum_j y_j log a2_j, computed from the
+    logits z2 (log-softmax), so it stays finite when a2_j rounds to 0.
+    """
     cache = _cache(cache)
-    return _loss(cache, _target(y, cache))
+    return _loss(cache, _target(y, cache), _loss_name(loss))
 
 
-def _loss(cache, y) -> float:
+def _loss(cache, y, loss: str = "squared_error") -> float:
+    if loss == "cross_entropy":
+        return _cross_entropy(cache["z2"], y)
     d = cache["a2"] - y
     return 0.5 * float((d * d).sum()) / _batch(cache["a0"])
 
 
-def backward(cache, y) -> dict:
+def backward(cache, y, loss: str = "squared_error") -> dict:
     """Every error signal and gradient, each shaped like its variable.
 
     Keys: loss, dL_da2, delta2 (= dL/dz2), dW2, db2, dL_da1 (= W2^T delta2),
     dsigma1 (= a1 (1 - a1)), delta1 (= dL/dz1), dW1, db1, dL_da0 (= W1^T delta1).
+    loss="cross_entropy": dL_da2 = -y / a2 (/ N) and delta2 = (a2 - y) / N, fused.
     """
     cache = _cache(cache)
-    return _backward(cache, _target(y, cache))
+    return _backward(cache, _target(y, cache), loss=_loss_name(loss))
 
 
-def _backward(cache, y, input_grad: bool = True) -> dict:
+def _backward(cache, y, input_grad: bool = True, loss: str = "squared_error") -> dict:
     """backward without input checks; training skips dL/da0 (input_grad=False), which it never uses."""
     a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
     n = _batch(a0)
-    dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
-    # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
-    delta2 = a2 * (dL_da2 - (a2 * dL_da2).sum(axis=0, keepdims=True))
+    if loss == "cross_entropy":
+        with np.errstate(divide="ignore"):  # -y/a2 is -inf where a2 rounded to 0; delta2 is not
+            dL_da2 = np.where(y == 0, 0.0, -y / a2) / n  # d(-y_m log a2_m)/da2_m
+        delta2 = (a2 - y) / n  # J^T dL/da2 = a2 sum_m y_m - y = a2 - y: the Jacobian cancels
+    else:
+        dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
+        # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
+        delta2 = a2 * (dL_da2 - (a2 * dL_da2).sum(axis=0, keepdims=True))
     dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
     dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)
     delta1 = dsigma1 * dL_da1
     grads = {
-        "loss": _loss(cache, y),
+        "loss": _loss(cache, y, loss),
         "dL_da2": dL_da2, "delta2": delta2,
         "dW2": _outer(delta2, a1), "db2": _sum_cols(delta2),
         "dL_da1": dL_da1, "dsigma1": dsigma1, "delta1": delta1,
@@ -151,9 +179,9 @@ def _sum_cols(delta):
     return delta if delta.ndim == 1 else delta.sum(axis=1)
 
 
-def gradients(x, y, params) -> dict:
-    """{W1, b1, W2, b2}: dL/d(parameter), each with the parameter's shape."""
-    g = backward(forward(x, params), y)
+def gradients(x, y, params, loss: str = "squared_error") -> dict:
+    """{W1, b1, W2, b2}: dL/d(parameter), each with the parameter's shape (loss: see ``loss``)."""
+    g = backward(forward(x, params), y, loss=loss)
     return {k: g["d" + k] for k in PARAM_NAMES}
 
 
@@ -206,8 +234,10 @@ class TrainRun(tuple):
         return self[1]
 
 
-def train(x, y, params, lr: float, steps: int) -> TrainRun:
+def train(x, y, params, lr: float, steps: int, loss: str = "squared_error") -> TrainRun:
     """Full-batch gradient descent; returns (params after `steps` steps, losses (steps + 1,)).
+
+    loss: "squared_error" (default) or "cross_entropy", as in ``loss``.
 
     losses[t] is the loss before step t; losses[-1] is the loss of the returned params.
     The result is a TrainRun: ``p, losses = train(...)`` works, and ``.diverged`` says
@@ -218,6 +248,7 @@ def train(x, y, params, lr: float, steps: int) -> TrainRun:
     y = _target(y, {"a2": _forward(a0, p)["a2"]})
     lr = as_positive_float(lr, "lr")
     steps = as_count(steps, "steps")
+    loss = _loss_name(loss)
     losses = np.empty(steps + 1)
     # All four parameters live in one flat vector (and their gradients in another), so that a
     # step is one subtraction and the divergence test one sum: with arrays this small, numpy's
@@ -228,9 +259,9 @@ def train(x, y, params, lr: float, steps: int) -> TrainRun:
         for t in range(steps + 1):
             cache = _forward(a0, p)
             if t == steps:
-                losses[t] = _loss(cache, y)
+                losses[t] = _loss(cache, y, loss)
                 break
-            g = _backward(cache, y, input_grad=False)
+            g = _backward(cache, y, input_grad=False, loss=loss)
             losses[t] = g["loss"]
             for k in PARAM_NAMES:
                 g_views[k][...] = g["d" + k]

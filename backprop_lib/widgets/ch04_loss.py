@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import softmax, softmax_vjp
-from ..cross_entropy import cross_entropy, cross_entropy_backward
+from ..cross_entropy import cross_entropy_backward, log_softmax
 from ..live import LiveFigure
 
 __all__ = ["OutputLayerLoss", "delta2_of", "LOSS_NAMES"]
@@ -34,10 +34,10 @@ def delta2_of(z, loss: str = "cross_entropy"):
     if loss not in LOSS_NAMES.values():
         raise ValueError(f"loss must be one of {tuple(LOSS_NAMES.values())}, got {loss!r}")
     y = Y if z.ndim == 1 else np.repeat(Y[:, None], z.shape[1], axis=1)
-    a = softmax(z, 0)
     if loss == "cross_entropy":
-        n = 1 if z.ndim == 1 else z.shape[1]
-        return cross_entropy(z, y) * n, cross_entropy_backward(z, y) * n  # per example, not a mean
+        n = 1 if z.ndim == 1 else z.shape[1]  # per example, not the batch mean
+        return -log_softmax(z, 0)[0], cross_entropy_backward(z, y) * n
+    a = softmax(z, 0)
     return 0.5 * np.sum((a - y) ** 2, axis=0), softmax_vjp(a - y, a, 0)
 
 

@@ -107,11 +107,15 @@ def _target(y, cache):
     return y
 
 
-def _loss_name(loss) -> str:
+def _loss_name(loss, y) -> str:
+    """Check the loss name; cross-entropy needs one distribution per column of y (delta2 = a2 - y)."""
     if not isinstance(loss, str):
         raise TypeError(f"loss must be one of {LOSSES}, got {type(loss).__name__} {loss!r}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if loss == "cross_entropy" and (np.any(y < 0) or not np.allclose(y.sum(axis=0), 1.0, rtol=0, atol=1e-9)):
+        raise ValueError("y must hold one distribution per column (entries >= 0 summing to 1, e.g. "
+                         f"one-hot) for loss='cross_entropy'; got column sums {np.round(y.sum(axis=0), 6)}")
     return loss
 
 
@@ -122,7 +126,8 @@ def loss(cache, y, loss: str = "squared_error") -> float:
     logits z2 (log-softmax), so it stays finite when a2_j rounds to 0.
     """
     cache = _cache(cache)
-    return _loss(cache, _target(y, cache), _loss_name(loss))
+    y = _target(y, cache)
+    return _loss(cache, y, _loss_name(loss, y))
 
 
 def _loss(cache, y, loss: str = "squared_error") -> float:
@@ -140,7 +145,8 @@ def backward(cache, y, loss: str = "squared_error") -> dict:
     loss="cross_entropy": dL_da2 = -y / a2 (/ N) and delta2 = (a2 - y) / N, fused.
     """
     cache = _cache(cache)
-    return _backward(cache, _target(y, cache), loss=_loss_name(loss))
+    y = _target(y, cache)
+    return _backward(cache, y, loss=_loss_name(loss, y))
 
 
 def _backward(cache, y, input_grad: bool = True, loss: str = "squared_error") -> dict:
@@ -248,7 +254,7 @@ def train(x, y, params, lr: float, steps: int, loss: str = "squared_error") -> T
     y = _target(y, {"a2": _forward(a0, p)["a2"]})
     lr = as_positive_float(lr, "lr")
     steps = as_count(steps, "steps")
-    loss = _loss_name(loss)
+    loss = _loss_name(loss, y)
     losses = np.empty(steps + 1)
     # All four parameters live in one flat vector (and their gradients in another), so that a
     # step is one subtraction and the divergence test one sum: with arrays this small, numpy's

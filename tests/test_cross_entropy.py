@@ -274,3 +274,14 @@ def test_network_rejects_an_unknown_loss():
             fn(*args, loss="mse")
         with pytest.raises(TypeError, match="loss must be one of"):
             fn(*args, loss=2)
+
+
+def test_network_cross_entropy_needs_a_distribution_per_column():
+    ex = nw.example()
+    cache = nw.forward(ex["x"], ex["params"])
+    for y in (np.array([1.0, 1.0]), np.array([1.5, -0.5])):
+        with pytest.raises(ValueError, match="one distribution per column"):
+            nw.backward(cache, y, loss="cross_entropy")
+        with pytest.raises(ValueError, match="one distribution per column"):
+            nw.train(ex["x"], y, ex["params"], 0.1, 2, loss="cross_entropy")
+    nw.backward(cache, np.array([1.0, 1.0]))  # squared error takes any target

@@ -1,5 +1,8 @@
 """Two-layer network  a1 = sigmoid(W1 a0 + b1),  a2 = softmax(W2 a1 + b2),  L = 1/2 sum (a2 - y)^2.
 
+The loss is a choice (``loss=``): "squared_error" (the worked example's) or "cross_entropy",
+L = -sum_j y_j log a2_j, whose delta2 = a2 - y (the softmax Jacobian cancels; chapter 4).
+
 Column convention, as in the notes: w^l_jk connects neuron k of layer l-1 to neuron j of
 layer l, so W1 has shape (H, D) and W2 has shape (K, H); an input is a vector (D,) or a batch
 of N columns (D, N). For a batch the loss is the mean over examples of the per-example loss.
@@ -18,11 +21,14 @@ import numpy as np
 
 from ._validate import as_float_array, check_shape, checked, dict_of
 from .activations import sigmoid, softmax, softmax_vjp
+from .cross_entropy import cross_entropy
 from .losses import squared_error
 from .training import TrainResult, descend
 
-__all__ = ["PARAM_NAMES", "example", "forward", "loss", "backward", "gradients",
+__all__ = ["PARAM_NAMES", "LOSSES", "example", "forward", "loss", "backward", "gradients",
            "sgd_step", "train"]
+
+LOSSES = ("squared_error", "cross_entropy")
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -71,32 +77,65 @@ def _batch(a0) -> int:
     return 1 if a0.ndim == 1 else a0.shape[1]
 
 
-@checked(cache=_CACHE, y="K N?")
-def loss(cache, y) -> float:
+def _loss_name(loss, name, sizes, source):  # noqa: ARG001 (the signature @checked calls)
+    if not isinstance(loss, str):
+        raise TypeError(f"loss must be one of {LOSSES}, got {type(loss).__name__} {loss!r}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    return loss
+
+
+def _distributions(y, loss):
+    """Cross-entropy's delta2 = a2 - y needs one distribution per column of y."""
+    if loss == "cross_entropy" and (np.any(y < 0) or not np.allclose(y.sum(axis=0), 1.0, rtol=0,
+                                                                      atol=1e-9)):
+        raise ValueError("y must hold one distribution per column (entries >= 0 summing to 1, "
+                         "e.g. one-hot) for loss='cross_entropy'; got column sums "
+                         f"{np.round(y.sum(axis=0), 6)}")
+
+
+@checked(cache=_CACHE, y="K N?", loss=_loss_name)
+def loss(cache, y, loss: str = "squared_error") -> float:
     """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2.
 
     The mean over the batch, unlike losses.squared_error (a sum, as the attention notes use it):
     the source's 3-4-2 network averages, so that the learning rate does not depend on N.
+    loss="cross_entropy": L = -(1/N) sum over examples of sum_j y_j log a2_j, computed from the
+    logits z2 (log-softmax), so it stays finite when a2_j rounds to 0.
     """
+    _distributions(y, loss)
+    if loss == "cross_entropy":
+        return cross_entropy(cache["z2"], y)
     return squared_error(cache["a2"], y) / _batch(cache["a0"])
 
 
-@checked(cache=_CACHE, y="K N?")
-def backward(cache, y) -> dict:
+_loss_of = loss  # below, the argument `loss` (the loss's name) hides the function
+
+
+@checked(cache=_CACHE, y="K N?", loss=_loss_name)
+def backward(cache, y, loss: str = "squared_error") -> dict:
     """Every error signal and gradient, each shaped like its variable.
 
     Keys: loss, dL_da2, delta2 (= dL/dz2), dW2, db2, dL_da1 (= W2^T delta2),
     dsigma1 (= a1 (1 - a1)), delta1 (= dL/dz1), dW1, db1, dL_da0 (= W1^T delta1).
+    loss="cross_entropy": dL_da2 = -y / a2 (/ N) and delta2 = (a2 - y) / N, fused.
     """
+    _distributions(y, loss)
     a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
-    dL_da2 = (a2 - y) / _batch(a0)  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
-    # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
-    delta2 = softmax_vjp(dL_da2, a2, axis=0)
+    n = _batch(a0)
+    if loss == "cross_entropy":
+        with np.errstate(divide="ignore"):  # -y/a2 is -inf where a2 rounded to 0; delta2 is not
+            dL_da2 = np.where(y == 0, 0.0, -y / a2) / n  # d(-y_m log a2_m)/da2_m
+        delta2 = (a2 - y) / n  # J^T dL/da2 = a2 sum_m y_m - y = a2 - y: the Jacobian cancels
+    else:
+        dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
+        # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
+        delta2 = softmax_vjp(dL_da2, a2, axis=0)
     dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
     dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)
     delta1 = dsigma1 * dL_da1
     return {
-        "loss": loss(cache, y),
+        "loss": _loss_of(cache, y, loss),
         "dL_da2": dL_da2, "delta2": delta2,
         "dW2": _outer(delta2, a1), "db2": _sum_cols(delta2),
         "dL_da1": dL_da1, "dsigma1": dsigma1, "delta1": delta1,
@@ -114,9 +153,9 @@ def _sum_cols(delta):
     return delta if delta.ndim == 1 else delta.sum(axis=1)
 
 
-def gradients(x, y, params) -> dict:
+def gradients(x, y, params, loss: str = "squared_error") -> dict:
     """{W1, b1, W2, b2}: dL/d(parameter), each with the parameter's shape."""
-    g = backward(forward(x, params), y)
+    g = backward(forward(x, params), y, loss)
     return {k: g["d" + k] for k in PARAM_NAMES}
 
 
@@ -136,20 +175,24 @@ def sgd_step(params, grads, lr: float) -> dict:
     return new
 
 
-@checked(params=_PARAMS, x="D N?", y="K N?", lr="positive", steps="count")
-def train(x, y, params, lr: float, steps: int) -> TrainResult:
+@checked(params=_PARAMS, x="D N?", y="K N?", lr="positive", steps="count", loss=_loss_name)
+def train(x, y, params, lr: float, steps: int, loss: str = "squared_error") -> TrainResult:
     """Full-batch gradient descent; returns a TrainResult (params after `steps` steps, losses).
+
+    loss: "squared_error" (default) or "cross_entropy", as in ``loss``.
 
     losses[t] is the loss before step t; losses[-1] is the loss of the returned params.
     ``p, losses = train(...)`` works; ``.diverged`` says whether training stopped early
     (training.descend's rule, the same for every loop of the course).
     """
+    _distributions(y, loss)
+
     def forward_loss(p):
         cache = forward(x, p)
-        return loss(cache, y), cache["a2"], cache
+        return _loss_of(cache, y, loss), cache["a2"], cache
 
     def backward_params(cache):
-        g = backward(cache, y)
+        g = backward(cache, y, loss)
         return {k: g["d" + k] for k in PARAM_NAMES}
 
     return descend(forward_loss, backward_params, {k: params[k] for k in PARAM_NAMES}, lr, steps)

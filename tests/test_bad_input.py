@@ -133,6 +133,22 @@ CASES = {
     "autograd.graph_order": Case(lambda: dict(start=_tensor_graph().grad_fn), objects=("start",),
                                  compare=False),
     "autograd.format_graph": Case(lambda: dict(root=_tensor_graph()), objects=("root",)),
+    # cross_entropy (y as integer labels in a list: labels are not floats; see test_cross_entropy.py)
+    "cross_entropy.log_softmax": Case(lambda: dict(z=A(3, 2), axis=0), wrong={"z": (1, 1, 1, 2)},
+                                      objects=("axis",)),
+    "cross_entropy.log_softmax_backward": Case(lambda: dict(dout=A(3, 2), logp=np.log(P(3, 2)), axis=0),
+                                               wrong={"dout": (2, 3), "logp": (1, 1, 1, 2)},
+                                               objects=("axis",)),
+    "cross_entropy.cross_entropy": Case(lambda: dict(z=A(3, 2), y=[0, 2]), wrong={"z": (3, 2, 1), "y": (3,)},
+                                        objects=("y",)),
+    "cross_entropy.cross_entropy_backward": Case(lambda: dict(z=A(3, 2), y=[0, 2], dout=1.5),
+                                                 wrong={"z": (3, 2, 1), "y": (3,)}, objects=("y",),
+                                                 reals=("dout",)),
+    "cross_entropy.binary_cross_entropy_with_logits": Case(lambda: dict(z=A(3, 2), y=P(3, 2)),
+                                                           wrong={"y": (2, 3)}, any_shape=("z",)),
+    "cross_entropy.binary_cross_entropy_with_logits_backward": Case(
+        lambda: dict(z=A(3, 2), y=P(3, 2), dout=1.5), wrong={"y": (2, 3)}, any_shape=("z",),
+        reals=("dout",)),
     # draw, engine
     "draw.graph_layout": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),
     "draw.draw_graph": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),

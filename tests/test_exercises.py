@@ -55,6 +55,19 @@ def hidden_delta(delta2, W2, a1):
     return a1 * (1.0 - a1) * (W2.T @ delta2)
 
 
+def _softmax_cols(z):
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def softmax_cross_entropy_backward(z, y):
+    return (_softmax_cols(z) - y) / z.shape[1]
+
+
+def _vjp_cols(dout, a):
+    return a * (dout - np.sum(a * dout, axis=0, keepdims=True))
+
+
 class Tanh(Function):
     @staticmethod
     def forward(ctx, z):
@@ -110,6 +123,7 @@ REFERENCE = {
     "wx_norm_sq": wx_norm_sq_backward, "abs_vjp": abs_vjp,
     "linear_rows": linear_backward_rows, "linear_cols": linear_backward_cols,
     "softmax_vjp": softmax_vjp, "hidden_delta": hidden_delta,
+    "softmax_cross_entropy": softmax_cross_entropy_backward,
     "tanh_function": Tanh, "matmul_function": MatMul,
     "values_gradient": values_backward, "query_gradient": query_backward,
     "keys_gradient": keys_backward, "scaled_scores": scores_backward,
@@ -227,6 +241,19 @@ MISTAKES = [
     ("sigmoid_gate", lambda d, s: d * s, "local", ["a (1 - a)"]),
     ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
     ("hidden_delta", lambda d, W, _a: W.T @ d, "local", ["a1 (1 - a1)"]),
+    ("softmax_cross_entropy", lambda z, y: _softmax_cols(z) - y, "mean",
+     ["forgot the mean over the batch", "(a - y) / N"]),
+    ("softmax_cross_entropy", lambda z, _y: _softmax_cols(z) / z.shape[1], "target",
+     ["used a instead of a - y"]),
+    ("softmax_cross_entropy", lambda z, _y: _softmax_cols(z), "target",
+     ["used a instead of a - y", "mean over the batch"]),
+    ("softmax_cross_entropy",
+     lambda z, y: _vjp_cols((_softmax_cols(z) - y) / z.shape[1], _softmax_cols(z)),
+     "jacobian_twice", ["applied the softmax Jacobian to a - y", "already dL/dz"]),
+    ("softmax_cross_entropy", lambda z, y: _vjp_cols(_softmax_cols(z) - y, _softmax_cols(z)),
+     "jacobian_twice", ["applied the softmax Jacobian to a - y", "mean over the batch"]),
+    ("softmax_cross_entropy", lambda z, y: (y - _softmax_cols(z)) / z.shape[1], "sign",
+     ["opposite sign"]),
     ("matmul_function", None, "order", ["swapped", "order"]),
     ("softmax_keys", lambda dA, A: A * (dA - np.sum(A * dA, axis=-1, keepdims=True)), "axis",
      ["axis -2"]),

@@ -52,6 +52,16 @@ ALT = {
         "highlighted in orange; the edges into hidden neuron 1 are labelled with their gradients.",
     ("04", "steps = 1000"): "Loss curve of the 3-4-2 network trained on one example for 1000 "
         "steps, falling from 0.2344 towards zero on a log scale.",
+    ("04", "# training with both losses"): "Two panels of loss curves on a log scale over 1000 "
+        "steps, squared error in blue and cross-entropy in red. From the example's start both fall "
+        "steadily. From the confidently wrong start (b2 = (-8, 8)) the squared-error curve stays "
+        "flat near 1 for all 1000 steps, while the cross-entropy curve drops from about 16 to "
+        "below 0.01 within the first hundred steps.",
+    ("04", "# |delta2_1| against the logit margin"): "Log-scale plot of the size of the output "
+        "error signal against the logit margin from -20 to 20, target class 1. The cross-entropy "
+        "curve (red) stays at 1 for every negative margin and falls for positive ones; the "
+        "squared-error curve (blue) peaks below 0.3 near margin 0 and falls exponentially on both "
+        "sides, to about 2e-7 at the marked margin -16, where the logits are (-8, 8).",
     ("06", 'fig, ax = plt.subplots(figsize=(6, 3.5), facecolor="white")\n'
            "ax.semilogy(np.arange(len(run_values"):
         "Loss of the values program on a log scale over 10 steps.",

@@ -2,13 +2,17 @@
 
     softmax VJP:   dz = J^T dout = a * (dout - sum(a * dout))      a = softmax(z), z (K,)
     hidden delta:  delta1 = a1 (1 - a1) * (W2^T delta2)            a1 = sigma(z1), W2 (K, H)
+    softmax + cross-entropy, batch mean:  dz = (softmax(z) - y) / N   z, y (K, N), y one-hot
 
 Derived in: chapters/04_network_by_hand.ipynb
 """
 
 from __future__ import annotations
 
-from ..activations import sigmoid, softmax
+import numpy as np
+
+from ..activations import sigmoid, softmax, softmax_vjp
+from ..cross_entropy import cross_entropy
 from ._checker import Case, Exercise, Mistake
 
 
@@ -64,4 +68,54 @@ HIDDEN_DELTA = Exercise(
     upstream="delta2",
 )
 
-EXERCISES = [SOFTMAX_VJP, HIDDEN_DELTA]
+def _ce_cases(rng):
+    cases = []
+    for k, n in [(2, 3), (3, 1), (5, 4), (4, 2)]:  # first: the chapter's two classes, a batch of 3
+        y = np.eye(k)[:, rng.integers(0, k, size=n)]
+        cases.append(Case({"z": 2.0 * rng.normal(size=(k, n)), "y": y}, batch=n))
+    return cases
+
+
+def _scaled(fn, p, dout):
+    """The reader returns dL/dz of the mean loss; the checker's upstream gradient scales it."""
+    dz = fn(p["z"], p["y"])
+    if dz is None or isinstance(dz, (tuple, list)):
+        return dz
+    return dout * np.asarray(dz, dtype=float)
+
+
+def _a(p):
+    return softmax(p["z"], 0)
+
+
+SOFTMAX_CROSS_ENTROPY = Exercise(
+    name="softmax_cross_entropy", function="softmax_cross_entropy_backward",
+    returns="dz = dL/dz of the mean cross-entropy, with the shape (K, N) of z",
+    grads=(("dz", "z"),),
+    forward=lambda z, y: cross_entropy(z, y),
+    call=_scaled,
+    cases=_ce_cases,
+    mistakes=(
+        Mistake(lambda p, d: (d * (_a(p) - p["y"]),), "mean",
+                "you forgot the mean over the batch: L = (1/N) sum_n L_n, so every column "
+                "of dz is (a - y) / N, with N = z.shape[1] the number of examples."),
+        Mistake(lambda p, d: (d * _a(p) / p["z"].shape[1],), "target",
+                "you used a instead of a - y: the target enters the gradient, dz = (a - y) / N "
+                "(from dL/da_j = -y_j / a_j through the softmax Jacobian)."),
+        Mistake(lambda p, d: (d * _a(p),), "target",
+                "you used a instead of a - y, and left out the mean over the batch: "
+                "dz = (a - y) / N."),
+        Mistake(lambda p, d: (d * softmax_vjp((_a(p) - p["y"]) / p["z"].shape[1], _a(p)),),
+                "jacobian_twice",
+                "you applied the softmax Jacobian to a - y. But a - y is already dL/dz: the "
+                "Jacobian was used once to get there (J^T (-y / a) = a - y). Applying it again "
+                "differentiates through the softmax twice."),
+        Mistake(lambda p, d: (d * softmax_vjp(_a(p) - p["y"], _a(p)),), "jacobian_twice",
+                "you applied the softmax Jacobian to a - y (and left out the mean over the "
+                "batch). a - y is already dL/dz: the Jacobian was used once to get there; "
+                "dz = (a - y) / N."),
+    ),
+    summed_over="the examples (columns) of the batch",
+)
+
+EXERCISES = [SOFTMAX_VJP, HIDDEN_DELTA, SOFTMAX_CROSS_ENTROPY]

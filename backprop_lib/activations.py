@@ -13,7 +13,8 @@ import numpy as np
 
 from ._validate import as_float_array
 
-__all__ = ["sigmoid", "sigmoid_backward", "softmax", "softmax_jacobian", "softmax_vjp"]
+__all__ = ["sigmoid", "sigmoid_backward", "softmax", "softmax_jacobian", "softmax_vjp",
+           "tanh", "tanh_backward", "relu", "relu_backward"]
 
 
 def sigmoid(z) -> np.ndarray:
@@ -84,3 +85,40 @@ def softmax_vjp(dout, a, axis: int = 0) -> np.ndarray:
 def _softmax_vjp(dout: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
     """softmax_vjp without input checks."""
     return a * (dout - np.sum(a * dout, axis=axis, keepdims=True))
+
+
+# ---------------------------------------------------------------- tanh and ReLU (Chapter 8)
+
+def tanh(z) -> np.ndarray:
+    """tanh(z) = (e^z - e^-z) / (e^z + e^-z), element-wise; any shape.
+
+    Derived in: chapters/08_deep_networks.ipynb
+    """
+    return np.tanh(as_float_array(z, "z"))
+
+
+def tanh_backward(dout, a) -> np.ndarray:
+    """dz = dout * (1 - a^2), where a = tanh(z) is the saved forward output; tanh' <= 1."""
+    a = as_float_array(a, "a")
+    dout = as_float_array(dout, "dout")
+    if dout.shape != a.shape:
+        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
+    return dout * (1.0 - a * a)
+
+
+def relu(z) -> np.ndarray:
+    """relu(z) = max(z, 0), element-wise; any shape."""
+    return np.maximum(as_float_array(z, "z"), 0.0)
+
+
+def relu_backward(dout, a) -> np.ndarray:
+    """dz = dout * [a > 0], where a = relu(z) is the saved output (a > 0 exactly when z > 0).
+
+    At z = 0 the derivative is taken as 0, as PyTorch does. Any shape (vectorized.relu_vjp is
+    the one-vector form of Chapter 2).
+    """
+    a = as_float_array(a, "a")
+    dout = as_float_array(dout, "dout")
+    if dout.shape != a.shape:
+        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
+    return dout * (a > 0)

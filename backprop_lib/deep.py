@@ -90,6 +90,9 @@ def _check_params(params, X_shape, norm, residual) -> list:
         if "W" not in p or "b" not in p:
             raise TypeError(f"params[{i}] must hold 'W' and 'b', got keys {sorted(p)}")
         W = as_float_array(p["W"], f"params[{i}]['W']", ndim=2)
+        if i == 0 and W.shape[0] != d:
+            raise ValueError(f"X must have shape (any, {W.shape[0]}) for params[0]['W'] of shape {W.shape}, "
+                             f"got {X_shape}")
         check_shape(f"params[{i}]['W']", W, (d, None), f"its rows match the width {d} of the layer below")
         q = {"W": W, "b": as_float_array(p["b"], f"params[{i}]['b']")}
         check_shape(f"params[{i}]['b']", q["b"], (W.shape[1],))

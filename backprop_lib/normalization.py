@@ -145,8 +145,8 @@ def batch_norm_forward(x, gamma, beta, *, axis=0, eps: float = 1e-5, running: Ru
     g, b = _broadcast(gamma, x.ndim, kept), _broadcast(beta, x.ndim, kept)
     if training:
         if m < 2:
-            raise ValueError(f"batch_norm_forward in training mode needs more than one value per feature "
-                             f"over axis {axis!r}; x has shape {x.shape}. With one example s^2 = 0 and "
+            raise ValueError(f"x must have more than one value per feature over axis {axis!r} in training "
+                             f"mode (batch_norm_forward); got shape {x.shape}. With one example s^2 = 0 and "
                              f"y = beta whatever x is; use training=False with running statistics")
         mu, var = _normalize(x, axes, eps, "batch_norm_forward")
         if running is not None:

@@ -17,7 +17,8 @@ from backprop_lib.residual import residual_backward, residual_forward
 def test_tanh_and_relu_backward_match_central_differences(rng):
     z = rng.normal(size=(3, 4)) + 0.05  # no entry at the kink of relu
     dout = rng.normal(size=(3, 4))
-    assert_grad_close("tanh", tanh_backward(dout, tanh(z)), central_diff(lambda v: float(np.sum(dout * np.tanh(v))), z))
+    assert_grad_close("tanh", tanh_backward(dout, tanh(z)),
+                      central_diff(lambda v: float(np.sum(dout * np.tanh(v))), z))
     assert_grad_close("relu", relu_backward(dout, relu(z)),
                       central_diff(lambda v: float(np.sum(dout * np.maximum(v, 0))), z))
 
@@ -46,8 +47,8 @@ def test_mlp_gradients_match_central_differences(rng, activation, norm, residual
 
     for i, p in enumerate(params):
         for key in p:
-            assert_grad_close(f"layer {i + 1} d{key}", back.grads[i][key], central_diff(loss_with(i, key), p[key]),
-                              rtol=1e-5, atol=1e-8)
+            numeric = central_diff(loss_with(i, key), p[key])
+            assert_grad_close(f"layer {i + 1} d{key}", back.grads[i][key], numeric, rtol=1e-5, atol=1e-8)
     dX = central_diff(lambda v: mlp_gradients(v, T, params, **kw)[0], X)
     assert_grad_close("dX", back.da[0], dX, rtol=1e-5, atol=1e-8)
     assert back.dW_norms.shape == (4,) and back.da_norms.shape == (4,)
@@ -153,8 +154,12 @@ def test_bad_input_to_the_mlp():
     params = init_mlp([3, 4, 4, 2], norm="batch")
     with pytest.raises(ValueError, match="more than one example"):
         mlp_forward(np.ones((1, 3)), params, norm="batch")
-    with pytest.raises(ValueError, match=r"params\[0\]\['W'\] must have shape \(4, any\), got \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"X must have shape \(any, 3\) .*got \(2, 4\)"):
         mlp_forward(np.ones((2, 4)), params)
+    bad = [dict(p) for p in params]
+    bad[1] = {**bad[1], "W": np.ones((3, 4))}
+    with pytest.raises(ValueError, match=r"params\[1\]\['W'\] must have shape \(4, any\), got \(3, 4\)"):
+        mlp_forward(np.ones((2, 3)), bad)
     with pytest.raises(ValueError, match="activation must be one of"):
         mlp_forward(np.ones((2, 3)), params, activation="softplus")
     with pytest.raises(ValueError, match="gamma"):

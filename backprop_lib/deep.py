@@ -26,7 +26,7 @@ from .clipping import _clip
 from .normalization import _backward, _forward, _normalize
 
 __all__ = ["ACTIVATIONS", "INITS", "NORMS", "init_std", "init_mlp", "mlp_forward", "mlp_backward",
-           "mlp_gradients", "train_mlp", "MLPGrads", "DeepTrainResult"]
+           "mlp_gradients", "train_mlp", "MLPCache", "MLPGrads", "DeepTrainResult"]
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("normal", "xavier", "he")
@@ -112,10 +112,27 @@ def _check_params(params, X_shape, norm, residual) -> list:
 
 
 @dataclass(frozen=True)
-class _Cache:
-    layers: list  # per layer: (a_prev, W, norm cache or None, a = f(.) output, residual?)
+class MLPCache:
+    """What mlp_forward keeps for the backward pass, with two measurements of the forward pass."""
+
+    layers: list  # per layer: (a_prev, W, norm cache or None, h = f(.) output, residual?)
     activation: str
     norm: str | None
+
+    def slopes_sq(self) -> np.ndarray:
+        """mean over the batch and the units of f'(z^l)^2, for the hidden layers l = 1 .. M-1."""
+        df = _DF[self.activation]
+        return np.array([float(np.mean(df(h) ** 2)) for _, _, _, h, _ in self.layers[:-1]])
+
+    def predicted_factors(self) -> np.ndarray:
+        """r^l = sqrt(E[f'(z^l)^2] ||W^l||_F^2 / D_l): the expected ||da^{l-1}|| / ||da^l|| of a plain
+        layer l = 1 .. M-1 (random W, f' independent of da; Chapter 8 derives it)."""
+        w = np.array([float(np.sum(W * W)) / W.shape[1] for _, W, _, _, _ in self.layers[:-1]])
+        return np.sqrt(self.slopes_sq() * w)
+
+    def dead_fraction(self) -> np.ndarray:
+        """For relu: the fraction of units of each hidden layer that are 0 for every example (dead)."""
+        return np.array([float(np.mean(np.all(h <= 0, axis=0))) for _, _, _, h, _ in self.layers[:-1]])
 
 
 def _forward_mlp(X, params, activation, norm, residual):
@@ -125,7 +142,7 @@ def _forward_mlp(X, params, activation, norm, residual):
         z = a @ p["W"] + p["b"]
         if i == last:
             cache.append((a, p["W"], None, None, False))
-            return z, _Cache(cache, activation, norm)
+            return z, MLPCache(cache, activation, norm)
         nc = None
         if norm is not None:
             if norm == "batch" and z.shape[0] < 2:
@@ -174,7 +191,7 @@ class MLPGrads:
         return np.array([np.linalg.norm(d) for d in self.da])
 
 
-def _backward_mlp(dout, cache: _Cache) -> MLPGrads:
+def _backward_mlp(dout, cache: MLPCache) -> MLPGrads:
     df = _DF[cache.activation]
     grads, da = [None] * len(cache.layers), [None] * len(cache.layers)
     d = dout  # dL/d(out of the current layer)
@@ -202,7 +219,7 @@ def mlp_backward(dout, cache) -> MLPGrads:
     dout = dL/d out (N, D_out); cache from mlp_forward. Returns MLPGrads (grads per layer, and
     da[l] = dL/da^l with da[0] = dL/dX).
     """
-    if not isinstance(cache, _Cache):
+    if not isinstance(cache, MLPCache):
         raise TypeError(f"cache must be the cache returned by mlp_forward, got {type(cache).__name__}")
     a_prev, W = cache.layers[-1][:2]
     dout = as_float_array(dout, "dout", ndim=2)

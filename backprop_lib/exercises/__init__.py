@@ -13,8 +13,16 @@ Derived in: every chapter's Exercises section (chapters/01_... to 08_...).
 
 from __future__ import annotations
 
-from . import (ch01_gates, ch02_vectors, ch03_linear, ch04_network, ch05_functions, ch06_attention, ch07_head,
-               ch08_deep)
+from . import (
+    ch01_gates,
+    ch02_vectors,
+    ch03_linear,
+    ch04_network,
+    ch05_functions,
+    ch06_attention,
+    ch07_head,
+    ch08_deep,
+)
 from ._checker import Exercise, Feedback, numerical_grads, run
 
 __all__ = ["check", "EXERCISES", "Exercise", "Feedback", "numerical_grads"]

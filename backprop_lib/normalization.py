@@ -1,12 +1,12 @@
 """Batch and layer normalisation, forward and backward: one formula, two choices of axes.
 
-    mu = mean of x over the axes A        s^2 = mean of (x - mu)^2 over A (biased: divide by m)
-    xhat = (x - mu) / sqrt(s^2 + eps)     y = gamma * xhat + beta
+    mu = mean of x over the axes A        nu = mean of (x - mu)^2 over A (biased: divide by m)
+    xhat = (x - mu) / sqrt(nu + eps)     y = gamma * xhat + beta
     dxhat = gamma * dy
-    dx = (dxhat - mean_A(dxhat) - xhat * mean_A(dxhat * xhat)) / sqrt(s^2 + eps)   (three terms)
+    dx = (dxhat - mean_A(dxhat) - xhat * mean_A(dxhat * xhat)) / sqrt(nu + eps)   (three terms)
 
 m is the number of entries averaged over (the product of the sizes of the axes A). The two
-subtracted terms are the paths through mu and s^2: both depend on every x in the group.
+subtracted terms are the paths through mu and nu: both depend on every x in the group.
 
 BatchNorm averages over the batch axis (A = 0 for X (N, D)); gamma and beta have the shape of
 the axes that are kept, (D,). LayerNorm averages over the features (A = -1 for X (N, D) or
@@ -38,7 +38,7 @@ class RunningStats:
     """Running averages of BatchNorm's statistics, for evaluation mode (as PyTorch keeps them).
 
     After each training batch: mean <- (1 - momentum) mean + momentum mu,
-    var <- (1 - momentum) var + momentum * s^2 * m / (m - 1)  (the unbiased variance).
+    var <- (1 - momentum) var + momentum * nu * m / (m - 1)  (the unbiased variance).
     Start from ``RunningStats.start(shape)``: mean 0, var 1.
     """
 
@@ -54,14 +54,14 @@ class RunningStats:
 
 @dataclass(frozen=True)
 class NormCache:
-    """What the backward pass needs: xhat, 1/sqrt(s^2 + eps), gamma, the averaged axes."""
+    """What the backward pass needs: xhat, 1/sqrt(nu + eps), gamma, the averaged axes."""
 
     xhat: np.ndarray
     inv_std: np.ndarray  # keepdims shape: broadcasts against x
     gamma: np.ndarray  # broadcast shape
     axes: tuple
     param_shape: tuple
-    training: bool  # False: evaluation mode, mu and s^2 are constants (the running averages)
+    training: bool  # False: evaluation mode, mu and nu are constants (the running averages)
 
 
 def _axes(axis, ndim: int, x_shape) -> tuple:
@@ -129,12 +129,12 @@ def _forward(x, gamma_b, beta_b, mu, var, eps, axes, param_shape, training):
 
 def batch_norm_forward(x, gamma, beta, *, axis=0, eps: float = 1e-5, running: RunningStats | None = None,
                        training: bool = True):
-    """y = gamma * (x - mu) / sqrt(s^2 + eps) + beta, statistics over the batch axis ``axis``.
+    """y = gamma * (x - mu) / sqrt(nu + eps) + beta, statistics over the batch axis ``axis``.
 
     x (N, D) with axis=0 (or any shape; gamma, beta have the shape of the axes kept, (D,)).
-    training=True: mu, s^2 of this batch (and ``running`` updated in place if given);
-    training=False: mu, s^2 = running.mean, running.var (evaluation mode; ``running`` required).
-    A batch of one in training mode raises ValueError (s^2 would be 0 for every feature and y = beta,
+    training=True: mu, nu of this batch (and ``running`` updated in place if given);
+    training=False: mu, nu = running.mean, running.var (evaluation mode; ``running`` required).
+    A batch of one in training mode raises ValueError (nu would be 0 for every feature and y = beta,
     as PyTorch refuses too); so does eps = 0 with a zero variance. Returns (y, cache).
     """
     x = as_float_array(x, "x")
@@ -155,7 +155,7 @@ def batch_norm_forward(x, gamma, beta, *, axis=0, eps: float = 1e-5, running: Ru
     if training:
         if m < 2:
             raise ValueError(f"x must have more than one value per feature over axis {axis!r} in training "
-                             f"mode (batch_norm_forward); got shape {x.shape}. With one example s^2 = 0 and "
+                             f"mode (batch_norm_forward); got shape {x.shape}. With one example nu = 0 and "
                              f"y = beta whatever x is; use training=False with running statistics")
         mu, var = _normalize(x, axes, eps, "batch_norm_forward")
         if running is not None:
@@ -178,7 +178,7 @@ def batch_norm_forward(x, gamma, beta, *, axis=0, eps: float = 1e-5, running: Ru
 
 
 def layer_norm_forward(x, gamma, beta, *, axis=-1, eps: float = 1e-5):
-    """y = gamma * (x - mu) / sqrt(s^2 + eps) + beta, statistics over the features ``axis``.
+    """y = gamma * (x - mu) / sqrt(nu + eps) + beta, statistics over the features ``axis``.
 
     x (N, D) or (B, T, D), any leading shape, axis=-1 (an int or a tuple of axes); gamma and
     beta have the shape of the averaged axes, (D,). One feature (D = 1) gives xhat = 0 and
@@ -205,11 +205,11 @@ def _backward(dout, cache: NormCache, param_axes: tuple):
     dgamma = np.add.reduce(dout * xhat, axis=shared).reshape(cache.param_shape)
     dbeta = np.add.reduce(dout, axis=shared).reshape(cache.param_shape)
     dxhat = dout * cache.gamma
-    if not cache.training:  # mu and s^2 are constants: only the direct path
+    if not cache.training:  # mu and nu are constants: only the direct path
         return dxhat * cache.inv_std, dgamma, dbeta
     axes = cache.axes
     dx = cache.inv_std * (dxhat - _mean(dxhat, axes)  # path through mu
-                          - xhat * _mean(dxhat * xhat, axes))  # path through s^2
+                          - xhat * _mean(dxhat * xhat, axes))  # path through nu
     return dx, dgamma, dbeta
 
 
@@ -223,10 +223,10 @@ def _checked(dout, cache, forward: str):
 
 
 def batch_norm_backward(dout, cache):
-    """dx = (dxhat - mean_N(dxhat) - xhat mean_N(dxhat xhat)) / sqrt(s^2 + eps), dxhat = gamma dout.
+    """dx = (dxhat - mean_N(dxhat) - xhat mean_N(dxhat xhat)) / sqrt(nu + eps), dxhat = gamma dout.
 
     dout has the shape of x; returns (dx, dgamma, dbeta), dgamma and dbeta summed over the batch.
-    In evaluation mode mu and s^2 are constants and dx = gamma dout / sqrt(var + eps).
+    In evaluation mode mu and nu are constants and dx = gamma dout / sqrt(var + eps).
     """
     dout, cache = _checked(dout, cache, "batch_norm_forward")
     kept = tuple(a for a in range(cache.xhat.ndim) if a not in cache.axes)
@@ -234,7 +234,7 @@ def batch_norm_backward(dout, cache):
 
 
 def layer_norm_backward(dout, cache):
-    """dx = (dxhat - mean_D(dxhat) - xhat mean_D(dxhat xhat)) / sqrt(s^2 + eps), dxhat = gamma dout.
+    """dx = (dxhat - mean_D(dxhat) - xhat mean_D(dxhat xhat)) / sqrt(nu + eps), dxhat = gamma dout.
 
     The same formula as BatchNorm's, with the means taken over the features; dgamma and dbeta
     are summed over every leading axis. Returns (dx, dgamma, dbeta).

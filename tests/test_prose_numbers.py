@@ -52,3 +52,10 @@ def test_checker_ignores_sections_versions_code_and_exempted_inputs(tmp_path):
           "% exempt-numbers: 0.1 -0.3\nW = [[0.1, -0.3]]")
     assert check_notebook(_nb(tmp_path, md, "nothing\n")) == []
     assert check_notebook(_nb(tmp_path, md + " and 0.8", "nothing\n"))
+
+
+def test_checker_reads_exponents_in_the_prose(tmp_path):
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.50e-18\n")) == []
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.5046e-18\n")) == []
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.60e-18\n"))
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.50\n"))  # not the mantissa

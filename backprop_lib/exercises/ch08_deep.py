@@ -1,7 +1,7 @@
 """Chapter 8 exercises: BatchNorm and LayerNorm backward (end to end), and the He scale.
 
     BatchNorm over the batch (axis 0), LayerNorm over the features (axis -1), eps = 1e-5:
-    dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(s^2 + eps),  dxhat = gamma dout
+    dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(nu + eps),  dxhat = gamma dout
     He, from the backward pass: Var(da^{l-1}) = fan_out omega^2 E[relu'^2] Var(da^l) = 1 x Var(da^l)
     when omega = sqrt(2 / fan_out)
 
@@ -47,10 +47,10 @@ def _mistakes(axis, other_axis, what):
         Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, mean_path=False, var_path=False),
                 "constants", f"you treated the mean and the variance as constants. Both are computed "
                 f"from every x of the {what}, so dx has two more terms, one through mu and one "
-                "through s^2: dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(s^2 + eps)."),
+                "through nu: dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(nu + eps)."),
         Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, var_path=False),
                 "variance_path", "the path through the mean is there, the path through the variance "
-                "is missing: s^2 depends on every x too; it adds - xhat * mean(dxhat * xhat)."),
+                "is missing: nu depends on every x too; it adds - xhat * mean(dxhat * xhat)."),
         Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, mean_path=False),
                 "mean_path", "the path through the variance is there, the path through the mean is "
                 "missing: it adds - mean(dxhat)."),

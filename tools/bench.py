@@ -277,8 +277,10 @@ def deep_section(samples: int) -> str:
         wrows.append(f"| 08_deep_networks `{w['function']}` | {w['latency_control']} | {1e3 * med:.1f} "
                      f"| {1e3 * max(lat):.1f} | {1e3 * TARGETS['widget']:.0f} "
                      f"| {ok(med <= TARGETS['widget'])} |")
-    return ("float64; ours and torch's runs interleaved, median of 9 rounds of 3 runs after a warm-up. "
-            "The widget row is also in section 2 "
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return ("float64; ours and torch's runs interleaved, median of 9 rounds of 3 runs after a warm-up; "
+            f"load average {load:.1f} on {os.cpu_count()} cores when measured. The widget row is also in "
+            "section 2 "
             "after a full run.\n\n" + "\n".join(rows) + "\n\n" + "\n".join(wrows))
 
 

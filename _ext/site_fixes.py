@@ -13,13 +13,31 @@
    the stored outputs, which nbval (strict, in the same `make test`) has just proved equal to a
    fresh execution of every chapter; executing all of them a second time for the site would
    double the test time. `make book` never sets it, so the published site is always executed.
+4. The PDF. When `make pdf` has written _build/pdf/backprop-course.pdf (tools/make_pdf.py), the
+   build copies it into the site and the intro page links it; the intro page is re-read when the
+   PDF appears, changes or goes, so the link never points at a missing or stale file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import os
+import shutil
+import time
 from pathlib import Path
+
+PDF_NAME = "backprop-course.pdf"
+PDF_PAGE = "intro"  # the page that links the PDF
+
+
+def _pdf(app) -> Path:
+    return Path(app.srcdir) / "_build" / "pdf" / PDF_NAME
+
+
+def _pdf_stamp(app) -> str:
+    pdf = _pdf(app)
+    return f"{pdf.stat().st_mtime_ns} {pdf.stat().st_size}" if pdf.exists() else "none"
 
 
 def _library_fingerprint() -> str:
@@ -35,7 +53,19 @@ def _library_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _outdated_when_library_changed(app, env, added, changed, removed):
+def _outdated(app, env, added, changed, removed):  # noqa: ARG001 (Sphinx's env-get-outdated signature)
+    return _outdated_when_library_changed(env, added, changed) + _outdated_when_pdf_changed(
+        app, env, added, changed)
+
+
+def _outdated_when_pdf_changed(app, env, added, changed):
+    stamp, previous = _pdf_stamp(app), getattr(env, "backprop_pdf_stamp", None)
+    env.backprop_pdf_stamp = stamp
+    stale = previous is not None and previous != stamp and PDF_PAGE in env.found_docs
+    return [PDF_PAGE] if stale and PDF_PAGE not in added and PDF_PAGE not in changed else []
+
+
+def _outdated_when_library_changed(env, added, changed):
     fingerprint = _library_fingerprint()
     previous = getattr(env, "backprop_lib_fingerprint", None)
     env.backprop_lib_fingerprint = fingerprint
@@ -45,7 +75,7 @@ def _outdated_when_library_changed(app, env, added, changed, removed):
     return [d for d in notebooks if d not in added and d not in changed]
 
 
-def _dedupe_scripts(app, pagename, templatename, context, doctree):
+def _dedupe_scripts(app, pagename, templatename, context, doctree):  # noqa: ARG001  (Sphinx's html-page-context signature)
     seen, unique = set(), []
     for js in context.get("script_files", []):
         filename = getattr(js, "filename", None) or ""
@@ -57,7 +87,25 @@ def _dedupe_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = unique
 
 
-def _execution_mode_from_environment(app, config):
+def _link_the_pdf(app, pagename, templatename, context, doctree):  # noqa: ARG001 (Sphinx event)
+    pdf = _pdf(app)
+    if pagename != PDF_PAGE or not pdf.exists() or "body" not in context:
+        return
+    built = time.strftime("%Y-%m-%d", time.gmtime(pdf.stat().st_mtime))
+    link = (f'<p class="pdf-download"><a href="{html.escape(PDF_NAME)}" download>Download the '
+            f"whole course as a PDF</a> ({pdf.stat().st_size / 1e6:.1f} MB, built {built}).</p>")
+    body = context["body"]
+    cut = body.find("</h1>")
+    context["body"] = body[:cut + 5] + link + body[cut + 5:] if cut >= 0 else link + body
+
+
+def _copy_the_pdf(app, exception):
+    pdf = _pdf(app)
+    if exception is None and app.builder.format == "html" and pdf.exists():
+        shutil.copy2(pdf, Path(app.outdir) / PDF_NAME)
+
+
+def _execution_mode_from_environment(app, config):  # noqa: ARG001 (Sphinx's config-inited signature)
     mode = os.environ.get("BACKPROP_BOOK_EXECUTE")
     if mode:
         config.nb_execution_mode = mode
@@ -65,6 +113,8 @@ def _execution_mode_from_environment(app, config):
 
 def setup(app):
     app.connect("config-inited", _execution_mode_from_environment)
-    app.connect("env-get-outdated", _outdated_when_library_changed)
+    app.connect("env-get-outdated", _outdated)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("html-page-context", _link_the_pdf)
+    app.connect("build-finished", _copy_the_pdf)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

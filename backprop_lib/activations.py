@@ -11,45 +11,27 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import checked
 
 __all__ = ["sigmoid", "sigmoid_backward", "softmax", "softmax_jacobian", "softmax_vjp",
            "tanh", "tanh_backward", "relu", "relu_backward"]
 
 
+@checked(z="*")
 def sigmoid(z) -> np.ndarray:
     """sigma(z) = 1 / (1 + exp(-z)), element-wise; any shape; never overflows."""
-    return _sigmoid(as_float_array(z, "z"))
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    """sigmoid without input checks (z is a float64 array)."""
     # e = exp(-|z|) <= 1 never overflows: for z >= 0, 1 / (1 + e); for z < 0, e / (1 + e) = e^z / (1 + e^z)
     e = np.exp(-np.abs(z))
     return np.where(z >= 0, 1.0, e) / (1.0 + e)
 
 
+@checked(a="*", dout="=a")
 def sigmoid_backward(dout, a) -> np.ndarray:
     """dz = dout * a (1 - a), where a = sigmoid(z) is the saved forward output."""
-    a = as_float_array(a, "a")
-    dout = as_float_array(dout, "dout")
-    if dout.shape != a.shape:
-        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
     return dout * a * (1.0 - a)
 
 
-def softmax(z, axis: int = 0) -> np.ndarray:
-    """a = exp(z - max z) / sum exp(z - max z) along ``axis``.
-
-    axis=0 (default) treats each column as one example (column convention z = Wx + b);
-    use axis=-1 for rows. Subtracting the max changes nothing mathematically and keeps exp <= 1.
-    """
-    z = as_float_array(z, "z", ndim=(1, 2, 3))
-    _check_axis(axis, z, "z")
-    return _softmax(z, axis)
-
-
-def _check_axis(axis, arr, name):
+def _axis(axis, arr, name):
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"axis must be an integer, got {type(axis).__name__} {axis!r}")
     if not -arr.ndim <= axis < arr.ndim:
@@ -57,68 +39,63 @@ def _check_axis(axis, arr, name):
                          f"got {axis}")
 
 
-def _softmax(z: np.ndarray, axis: int) -> np.ndarray:
-    """softmax without input checks."""
+@checked(z="_? _? _")
+def softmax(z, axis: int = 0) -> np.ndarray:
+    """a = exp(z - max z) / sum exp(z - max z) along ``axis``.
+
+    axis=0 (default) treats each column as one example (column convention z = Wx + b);
+    use axis=-1 for rows. Subtracting the max changes nothing mathematically and keeps exp <= 1.
+    z is 1-D to 3-D.
+    """
+    _axis(axis, z, "z")
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
 
 
+@checked(a="n")
 def softmax_jacobian(a) -> np.ndarray:
     """J[m, j] = d a_m / d z_j = a_m (delta_mj - a_j) = diag(a) - a a^T, for one vector a (K,)."""
-    a = as_float_array(a, "a", ndim=1)
     return np.diag(a) - np.outer(a, a)
 
 
+@checked(a="_? _? _", dout="=a")
 def softmax_vjp(dout, a, axis: int = 0) -> np.ndarray:
     """dz = J^T dout = a * (dout - sum(a * dout)) along ``axis``, without building J.
 
-    a is the softmax output (saved from the forward pass); dout has its shape.
+    a is the softmax output (saved from the forward pass), 1-D to 3-D; dout has its shape.
     """
-    a = as_float_array(a, "a", ndim=(1, 2, 3))
-    dout = as_float_array(dout, "dout")
-    if dout.shape != a.shape:
-        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
-    _check_axis(axis, a, "a")
-    return _softmax_vjp(dout, a, axis)
-
-
-def _softmax_vjp(dout: np.ndarray, a: np.ndarray, axis: int) -> np.ndarray:
-    """softmax_vjp without input checks."""
+    _axis(axis, a, "a")
     return a * (dout - np.sum(a * dout, axis=axis, keepdims=True))
 
 
 # ---------------------------------------------------------------- tanh and ReLU (Chapter 8)
 
+@checked(z="*")
 def tanh(z) -> np.ndarray:
     """tanh(z) = (e^z - e^-z) / (e^z + e^-z), element-wise; any shape.
 
     Derived in: chapters/08_deep_networks.ipynb
     """
-    return np.tanh(as_float_array(z, "z"))
+    return np.tanh(z)
 
 
+@checked(a="*", dout="=a")
 def tanh_backward(dout, a) -> np.ndarray:
     """dz = dout * (1 - a^2), where a = tanh(z) is the saved forward output; tanh' <= 1."""
-    a = as_float_array(a, "a")
-    dout = as_float_array(dout, "dout")
-    if dout.shape != a.shape:
-        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
     return dout * (1.0 - a * a)
 
 
+@checked(z="*")
 def relu(z) -> np.ndarray:
     """relu(z) = max(z, 0), element-wise; any shape."""
-    return np.maximum(as_float_array(z, "z"), 0.0)
+    return np.maximum(z, 0.0)
 
 
+@checked(a="*", dout="=a")
 def relu_backward(dout, a) -> np.ndarray:
     """dz = dout * [a > 0], where a = relu(z) is the saved output (a > 0 exactly when z > 0).
 
     At z = 0 the derivative is taken as 0, as PyTorch does. Any shape (vectorized.relu_vjp is
     the one-vector form of Chapter 2).
     """
-    a = as_float_array(a, "a")
-    dout = as_float_array(dout, "dout")
-    if dout.shape != a.shape:
-        raise ValueError(f"dout must have the shape of a {a.shape}, got {dout.shape}")
     return dout * (a > 0)

@@ -10,6 +10,10 @@ every gradient meant for it has been summed.
 
 Shapes: every gradient has exactly the shape of its tensor; ``grad_output`` has the output's shape.
 
+Layers, each importing only those before it (as MiniTorch splits autodiff / functions / tensor):
+autograd.py (this engine) < ops.py (the primitive ops behind Tensor's operators) < tensor.py
+(Tensor) < functions.py (Linear, Sigmoid, Softmax, SquaredError) < two_layer_net.py (the model).
+
 Derived in: chapters/05_autograd.ipynb
 """
 
@@ -19,9 +23,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._graph import depth_first_order
 from ._validate import as_float_array
 
-__all__ = ["Tensor", "Function", "Context", "AccumulateGrad", "BackwardNode", "Visit",
+__all__ = ["TensorBase", "Function", "Context", "AccumulateGrad", "BackwardNode", "Visit",
            "graph_order", "format_graph"]
 
 
@@ -64,7 +69,7 @@ class BackwardNode:
         self.function, self.ctx = function, ctx
         self.next_functions, self.input_shapes = next_functions, input_shapes
         self.input_names = input_names  # a Tensor input's name ("" if none); None for a non-tensor
-        self.retained: Tensor | None = None  # set by Tensor.retain_grad()
+        self.retained: TensorBase | None = None  # set by Tensor.retain_grad()
 
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
@@ -100,7 +105,7 @@ class AccumulateGrad:
 
     next_functions: tuple = ()
 
-    def __init__(self, leaf: Tensor):
+    def __init__(self, leaf: TensorBase):
         self.variable = leaf
 
     def name(self) -> str:
@@ -115,8 +120,13 @@ class AccumulateGrad:
         return ()
 
 
-class Tensor:
-    """An array of float64 with ``requires_grad``, ``grad`` (= dL/d self) and ``grad_fn``."""
+class TensorBase:
+    """An array of float64 with ``requires_grad``, ``grad`` (= dL/d self) and ``grad_fn``.
+
+    The engine's part of a tensor; ``backprop_lib.tensor.Tensor`` adds the operators (+, -, *,
+    **, [], sum), which are Functions themselves (backprop_lib/ops.py), as in PyTorch, where
+    ``torch.Tensor`` extends ``torch._C.TensorBase``.
+    """
 
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
 
@@ -129,7 +139,7 @@ class Tensor:
         self._node: AccumulateGrad | None = None
 
     @classmethod
-    def _result(cls, data, requires_grad: bool) -> Tensor:
+    def _result(cls, data, requires_grad: bool) -> TensorBase:
         """Wrap a Function's output as is (no copy; inf/NaN allowed, as in torch)."""
         out = cls.__new__(cls)
         out.data = np.asarray(data, dtype=np.float64)
@@ -218,42 +228,6 @@ class Tensor:
                 if isinstance(node, BackwardNode):
                     node.ctx.free()
 
-    # -- operators (the Functions live in functions.py) ---------------------------------------
-    def __add__(self, other):
-        from .functions import Add
-        return Add.apply(self, other)
-
-    __radd__ = __add__
-
-    def __sub__(self, other):
-        from .functions import Sub
-        return Sub.apply(self, other)
-
-    def __rsub__(self, other):
-        from .functions import Sub
-        return Sub.apply(other, self)
-
-    def __mul__(self, other):
-        from .functions import Mul
-        return Mul.apply(self, other)
-
-    __rmul__ = __mul__
-
-    def __neg__(self):
-        return self * -1.0
-
-    def __pow__(self, exponent):
-        from .functions import Pow
-        return Pow.apply(self, exponent)
-
-    def __getitem__(self, index):
-        from .functions import Select
-        return Select.apply(self, index)
-
-    def sum(self):
-        from .functions import Sum
-        return Sum.apply(self)
-
 
 class Function:
     """Subclass and define static ``forward(ctx, *inputs)`` and ``backward(ctx, grad_output)``."""
@@ -267,16 +241,18 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs) -> Tensor:
+    def apply(cls, *inputs) -> TensorBase:
         """Run forward on the input arrays; record a grad_fn node if one requires grad."""
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in inputs)
+        tensors = [a for a in inputs if isinstance(a, TensorBase)]
+        needs = tuple(isinstance(a, TensorBase) and a.requires_grad for a in inputs)
         ctx = Context(needs)
-        raw = [a.data if isinstance(a, Tensor) else a for a in inputs]
-        out = Tensor._result(cls.forward(ctx, *raw), requires_grad=any(needs))
+        raw = [a.data if isinstance(a, TensorBase) else a for a in inputs]
+        wrap = type(tensors[0]) if tensors else TensorBase  # the output is a Tensor like its inputs
+        out = wrap._result(cls.forward(ctx, *raw), requires_grad=any(needs))
         if any(needs):
-            edges = tuple(a.node() if isinstance(a, Tensor) else None for a in inputs)
+            edges = tuple(a.node() if isinstance(a, TensorBase) else None for a in inputs)
             shapes = tuple(np.shape(r) for r in raw)
-            names = tuple(a.name if isinstance(a, Tensor) else None for a in inputs)
+            names = tuple(a.name if isinstance(a, TensorBase) else None for a in inputs)
             out.grad_fn = BackwardNode(cls, ctx, edges, shapes, names)
         return out
 
@@ -286,17 +262,7 @@ def graph_order(start) -> list:
     sends gradient to (inputs first, ``start`` last); backward runs the reverse of this list."""
     if not hasattr(start, "next_functions"):
         raise TypeError(f"start must be a graph node (tensor.grad_fn), got {type(start).__name__}")
-    order, seen, stack = [], set(), [(start, False)]
-    while stack:  # iterative DFS: deep graphs must not hit the recursion limit
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((n, False) for n in reversed(node.next_functions)
-                         if n is not None and id(n) not in seen)
-    return order
+    return depth_first_order(start, lambda node: [n for n in node.next_functions if n is not None])
 
 
 def _saved_shapes(node) -> str:
@@ -314,14 +280,14 @@ def _received(g) -> str:
                                             formatter={"float_kind": lambda v: f"{v:.4g}"})
 
 
-def format_graph(root: Tensor, trace: list | None = None) -> str:
+def format_graph(root: TensorBase, trace: list | None = None) -> str:
     """The recorded graph as an indented tree from ``root.grad_fn`` down to the leaves.
 
     Each line names a node and the shapes it saved for backward; ``(no grad)`` marks an input
     that needs no gradient (backward skips it); a node reached a second time says ``(shared)``.
     With the ``trace`` of a backward pass, each node shows the gradient it received instead.
     """
-    if not isinstance(root, Tensor):
+    if not isinstance(root, TensorBase):
         raise TypeError(f"root must be a Tensor, got {type(root).__name__}")
     received = {id(v.node): v.grad_output for v in trace or ()}
     start = root.node()

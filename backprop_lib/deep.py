@@ -7,9 +7,10 @@
     backward:  dz^l = f'(.) * da^l (through norm's backward),  dW^l = a^{l-1 T} dz^l,
                da^{l-1} = dz^l W^{l T}  [+ da^l if residual: the identity path adds I]
 
-X (N, D_in), W^l (D_{l-1}, D_l), b^l (D_l,). f is sigmoid, tanh or relu; norm is None, "batch"
-(BatchNorm over the batch axis) or "layer" (LayerNorm over the features), each with its
-gamma^l, beta^l (D_l,). Initial weights w ~ N(0, omega^2) with omega from ``init_std``.
+X (N, D_in); params is a dict like network.py's: "W1" ... "WM" (D_{l-1}, D_l), "b1" ... "bM"
+(D_l,), and with a normalisation "gamma1", "beta1" ... for the hidden layers. f is sigmoid,
+tanh or relu; norm is None, "batch" (BatchNorm over the batch axis) or "layer" (LayerNorm over
+the features). Initial weights w ~ N(0, omega^2) with omega from ``init_std``.
 
 Derived in: chapters/08_deep_networks.ipynb
 """
@@ -20,10 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_count, as_float_array, as_positive_float, check_shape
-from .activations import _sigmoid
+from ._validate import as_count, as_float_array, as_positive_float, check_shape, trusted
+from .activations import sigmoid
 from .clipping import _clip
 from .normalization import _backward, _forward, _normalize
+from .training import TrainResult, descend
 
 __all__ = ["ACTIVATIONS", "INITS", "NORMS", "init_std", "init_mlp", "mlp_forward", "mlp_backward",
            "mlp_gradients", "train_mlp", "MLPCache", "MLPGrads", "DeepTrainResult"]
@@ -31,9 +33,10 @@ __all__ = ["ACTIVATIONS", "INITS", "NORMS", "init_std", "init_mlp", "mlp_forward
 ACTIVATIONS = ("sigmoid", "tanh", "relu")
 INITS = ("normal", "xavier", "he")
 NORMS = (None, "batch", "layer")
+EPS = 1e-5  # the normalisations' eps, PyTorch's default
 
 # f(z) and f'(z) written with the saved output a = f(z): sigma' = a(1 - a) <= 1/4, tanh' = 1 - a^2 <= 1
-_F = {"sigmoid": _sigmoid, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
+_F = {"sigmoid": sigmoid, "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0.0)}
 _DF = {"sigmoid": lambda a: a * (1.0 - a), "tanh": lambda a: 1.0 - a * a, "relu": lambda a: (a > 0) * 1.0}
 
 
@@ -45,12 +48,18 @@ def _choice(value, name: str, options) -> object:
     return value
 
 
+def _flag(value, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return value
+
+
 def init_std(fan_in, fan_out, init: str = "he", scale: float = 1.0) -> float:
     """omega = scale * (1 | sqrt(2 / (fan_in + fan_out)) | sqrt(2 / fan_in)) for normal | xavier | he.
 
-    Xavier/Glorot keeps Var(da) and Var(a) roughly constant for tanh (average of both
-    conditions, fan_in omega^2 = 1 and fan_out omega^2 = 1); He keeps them constant for ReLU,
-    which halves the variance (fan_in omega^2 / 2 = 1). "normal" is omega = scale.
+    Xavier/Glorot averages the forward and backward conditions of tanh (fan_in omega^2 = 1 and
+    fan_out omega^2 = 1); He keeps them for ReLU, which halves the variance (fan_in omega^2 / 2
+    = 1, PyTorch's default mode "fan_in"). "normal" is omega = scale.
     """
     fan_in, fan_out = as_count(fan_in, "fan_in", minimum=1), as_count(fan_out, "fan_out", minimum=1)
     init = _choice(init, "init", INITS)
@@ -59,11 +68,12 @@ def init_std(fan_in, fan_out, init: str = "he", scale: float = 1.0) -> float:
     return float(scale * base)
 
 
-def init_mlp(sizes, *, init: str = "he", scale: float = 1.0, norm: str | None = None, seed=0) -> list:
-    """Layers [{"W": (D_{l-1}, D_l), "b": zeros (D_l,)}, ...] for sizes (D_in, D_1, ..., D_out).
+def init_mlp(sizes, *, init: str = "he", scale: float = 1.0, norm: str | None = None, seed=0) -> dict:
+    """{"W1": (D_0, D_1), "b1": zeros (D_1,), ..., "WM", "bM"} for sizes (D_in, D_1, ..., D_out).
 
-    W ~ N(0, omega^2), omega = init_std(D_{l-1}, D_l, init, scale); with norm "batch" or "layer"
-    every hidden layer also gets gamma = ones, beta = zeros. seed: an int for default_rng.
+    W^l ~ N(0, omega^2), omega = init_std(D_{l-1}, D_l, init, scale); with norm "batch" or
+    "layer" every hidden layer also gets gamma^l = ones, beta^l = zeros. seed: an int for
+    default_rng.
     """
     if not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
         raise TypeError(f"sizes must be a list of at least two layer widths, got {type(sizes).__name__} "
@@ -72,50 +82,50 @@ def init_mlp(sizes, *, init: str = "he", scale: float = 1.0, norm: str | None = 
     init, norm = _choice(init, "init", INITS), _choice(norm, "norm", NORMS)
     as_positive_float(scale, "scale")
     rng = np.random.default_rng(as_count(seed, "seed"))
-    layers = []
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        layer = {"W": rng.normal(0.0, init_std(d_in, d_out, init, scale), size=(d_in, d_out)),
-                 "b": np.zeros(d_out)}
-        if norm is not None and i < len(sizes) - 2:
-            layer.update(gamma=np.ones(d_out), beta=np.zeros(d_out))
-        layers.append(layer)
-    return layers
+    params = {}
+    M = len(sizes) - 1
+    for layer, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True), start=1):
+        params[f"W{layer}"] = rng.normal(0.0, init_std(d_in, d_out, init, scale), size=(d_in, d_out))
+        params[f"b{layer}"] = np.zeros(d_out)
+        if norm is not None and layer < M:
+            params[f"gamma{layer}"], params[f"beta{layer}"] = np.ones(d_out), np.zeros(d_out)
+    return params
 
 
-def _check_params(params, X_shape, norm, residual) -> list:
-    if not isinstance(params, (list, tuple)) or not params or not all(isinstance(p, dict) for p in params):
-        raise TypeError(f"params must be a list of layer dicts (init_mlp), got {type(params).__name__}")
-    out, d = [], X_shape[1]
-    for i, p in enumerate(params):
-        if "W" not in p or "b" not in p:
-            raise TypeError(f"params[{i}] must hold 'W' and 'b', got keys {sorted(p)}")
-        W = as_float_array(p["W"], f"params[{i}]['W']", ndim=2)
-        if i == 0 and W.shape[0] != d:
-            raise ValueError(f"X must have shape (any, {W.shape[0]}) for params[0]['W'] of shape {W.shape}, "
+def _check_params(params, X_shape, norm, residual) -> dict:
+    """The layers' arrays, checked once: W^l chain from X's width; b, gamma, beta one per unit."""
+    if not isinstance(params, dict) or "W1" not in params:
+        raise TypeError(f"params must be the dict of init_mlp ('W1', 'b1', ...), got {type(params).__name__}")
+    M = 1
+    while f"W{M + 1}" in params:
+        M += 1
+    out, d = {}, X_shape[1]
+    for layer in range(1, M + 1):
+        W = as_float_array(params[f"W{layer}"], f"W{layer}", ndim=2)
+        if layer == 1 and W.shape[0] != d:
+            raise ValueError(f"X must have shape (any, {W.shape[0]}) for W1 of shape {W.shape}, "
                              f"got {X_shape}")
-        check_shape(f"params[{i}]['W']", W, (d, None), f"its rows match the width {d} of the layer below")
-        q = {"W": W, "b": as_float_array(p["b"], f"params[{i}]['b']")}
-        check_shape(f"params[{i}]['b']", q["b"], (W.shape[1],))
-        hidden = i < len(params) - 1
-        if norm is not None and hidden:
-            for k in ("gamma", "beta"):
-                if k not in p:
-                    raise ValueError(f"params[{i}] has no {k!r}: norm={norm!r} needs gamma and beta in every "
-                                     "hidden layer (init_mlp(..., norm=...))")
-                q[k] = as_float_array(p[k], f"params[{i}][{k!r}]")
-                check_shape(f"params[{i}][{k!r}]", q[k], (W.shape[1],))
-        if residual and hidden and i > 0 and W.shape[0] != W.shape[1]:
-            raise ValueError(f"params[{i}]['W'] must be square for a residual layer, got shape {W.shape}")
-        out.append(q)
+        check_shape(f"W{layer}", W, (d, None), f"its rows match the width {d} of the layer below")
+        keys = ["b"] + (["gamma", "beta"] if norm is not None and layer < M else [])
+        out[f"W{layer}"] = W
+        for k in keys:
+            if f"{k}{layer}" not in params:
+                raise ValueError(f"params has no {k}{layer!r}: " + (
+                    f"norm={norm!r} needs gamma and beta in every hidden layer (init_mlp(..., norm=...))"
+                    if k != "b" else "every layer has a bias"))
+            out[f"{k}{layer}"] = as_float_array(params[f"{k}{layer}"], f"{k}{layer}")
+            check_shape(f"{k}{layer}", out[f"{k}{layer}"], (W.shape[1],), "one per unit of the layer")
+        if residual and 1 < layer < M and W.shape[0] != W.shape[1]:
+            raise ValueError(f"W{layer} must be square for a residual layer, got shape {W.shape}")
         d = W.shape[1]
     return out
 
 
 @dataclass(frozen=True)
 class MLPCache:
-    """What mlp_forward keeps for the backward pass, with two measurements of the forward pass."""
+    """What mlp_forward keeps for the backward pass, with three measurements of the forward pass."""
 
-    layers: list  # per layer: (a_prev, W, norm cache or None, h = f(.) output, residual?)
+    layers: list  # per layer l = 1 .. M: (a^{l-1}, W^l, norm cache or None, h = f(.) output, residual?)
     activation: str
     norm: str | None
 
@@ -137,23 +147,25 @@ class MLPCache:
 
 def _forward_mlp(X, params, activation, norm, residual):
     f, axes, cache, a = _F[activation], {"batch": (0,), "layer": (1,)}.get(norm), [], X
-    last = len(params) - 1
-    for i, p in enumerate(params):
-        z = a @ p["W"] + p["b"]
-        if i == last:
-            cache.append((a, p["W"], None, None, False))
+    M = sum(k[0] == "W" for k in params)
+    for layer in range(1, M + 1):
+        W = params[f"W{layer}"]
+        z = a @ W + params[f"b{layer}"]
+        if layer == M:
+            cache.append((a, W, None, None, False))
             return z, MLPCache(cache, activation, norm)
         nc = None
         if norm is not None:
             if norm == "batch" and z.shape[0] < 2:
-                raise ValueError(f"norm='batch' in training mode needs more than one example; X has shape "
-                                 f"{X.shape}")
-            mu, var = _normalize(z, axes, 1e-5, f"mlp_forward layer {i + 1}")
-            g = p["gamma"].reshape(1, -1)
-            z, nc = _forward(z, g, p["beta"].reshape(1, -1), mu, var, 1e-5, axes, g.shape[1:], True)
+                raise ValueError(f"X must have more than one example for norm='batch' (training mode); got "
+                                 f"shape {X.shape}")
+            mu, var = _normalize(z, axes, EPS, f"mlp_forward layer {layer}")
+            g = params[f"gamma{layer}"].reshape(1, -1)
+            beta = params[f"beta{layer}"].reshape(1, -1)
+            z, nc = _forward(z, g, beta, mu, var, EPS, axes, g.shape[1:], True)
         h = f(z)
-        res = residual and i > 0
-        cache.append((a, p["W"], nc, h, res))
+        res = residual and layer > 1
+        cache.append((a, W, nc, h, res))
         a = a + h if res else h  # y = x + F(x)
     raise AssertionError("unreachable")
 
@@ -167,23 +179,21 @@ def mlp_forward(X, params, *, activation: str = "tanh", norm: str | None = None,
     """
     X = as_float_array(X, "X", ndim=2)
     activation, norm = _choice(activation, "activation", ACTIVATIONS), _choice(norm, "norm", NORMS)
-    if not isinstance(residual, bool):
-        raise TypeError(f"residual must be True or False, got {type(residual).__name__} {residual!r}")
-    params = _check_params(params, X.shape, norm, residual)
-    return _forward_mlp(X, params, activation, norm, residual)
+    residual = _flag(residual, "residual")
+    return _forward_mlp(X, _check_params(params, X.shape, norm, residual), activation, norm, residual)
 
 
 @dataclass
 class MLPGrads:
-    """Gradients of every layer (dicts like params) and dL/da^l for l = 0 .. M-1 (da[0] = dX)."""
+    """dL/dp for every parameter (a dict like params) and dL/da^l for l = 0 .. M-1 (da[0] = dX)."""
 
-    grads: list
+    grads: dict
     da: list
 
     @property
     def dW_norms(self) -> np.ndarray:
         """||dW^l|| (Frobenius) for l = 1 .. M."""
-        return np.array([np.linalg.norm(g["W"]) for g in self.grads])
+        return np.array([np.linalg.norm(self.grads[f"W{layer}"]) for layer in range(1, len(self.da) + 1)])
 
     @property
     def da_norms(self) -> np.ndarray:
@@ -193,22 +203,22 @@ class MLPGrads:
 
 def _backward_mlp(dout, cache: MLPCache) -> MLPGrads:
     df = _DF[cache.activation]
-    grads, da = [None] * len(cache.layers), [None] * len(cache.layers)
-    d = dout  # dL/d(out of the current layer)
-    for i in range(len(cache.layers) - 1, -1, -1):
-        a_prev, W, nc, h, res = cache.layers[i]
-        g = {}
+    M = len(cache.layers)
+    grads, da = {}, [None] * M
+    d = dout  # dL/d(output of layer layer)
+    for layer in range(M, 0, -1):
+        a_prev, W, nc, h, res = cache.layers[layer - 1]
         if h is None:  # the output layer: dz = dout
             dz = d
         else:
             dz = d * df(h)  # dh = da^l; dz = f'(z) * dh
             if nc is not None:
-                dz, g["gamma"], g["beta"] = _backward(dz, nc, (1,))
-        g["W"], g["b"] = a_prev.T @ dz, dz.sum(axis=0)
+                dz, grads[f"gamma{layer}"], grads[f"beta{layer}"] = _backward(dz, nc, (1,))
+        grads[f"W{layer}"], grads[f"b{layer}"] = a_prev.T @ dz, dz.sum(axis=0)
         d_prev = dz @ W.T
         if res:
             d_prev = d_prev + d  # the identity path: da^{l-1} += da^l
-        grads[i], da[i] = g, d_prev
+        da[layer - 1] = d_prev
         d = d_prev
     return MLPGrads(grads, da)
 
@@ -216,8 +226,8 @@ def _backward_mlp(dout, cache: MLPCache) -> MLPGrads:
 def mlp_backward(dout, cache) -> MLPGrads:
     """dW^l = a^{l-1 T} dz^l, db^l = sum_rows dz^l, da^{l-1} = dz^l W^{l T} [+ da^l], for l = M .. 1.
 
-    dout = dL/d out (N, D_out); cache from mlp_forward. Returns MLPGrads (grads per layer, and
-    da[l] = dL/da^l with da[0] = dL/dX).
+    dout = dL/d out (N, D_out); cache from mlp_forward. Returns MLPGrads (grads per parameter,
+    and da[layer] = dL/da^l with da[0] = dL/dX).
     """
     if not isinstance(cache, MLPCache):
         raise TypeError(f"cache must be the cache returned by mlp_forward, got {type(cache).__name__}")
@@ -227,73 +237,69 @@ def mlp_backward(dout, cache) -> MLPGrads:
     return _backward_mlp(dout, cache)
 
 
+def _loss(X, T, params, activation, norm, residual):
+    out, cache = _forward_mlp(X, params, activation, norm, residual)
+    R = out - T
+    return 0.5 * float((R * R).sum()) / len(T), out, (R / len(T), cache)
+
+
 def mlp_gradients(X, T, params, *, activation: str = "tanh", norm: str | None = None,
                   residual: bool = False):
     """L = 1/(2N) sum (out - T)^2 and its gradients: dout = (out - T) / N. Returns (L, MLPGrads).
 
     X (N, D_in), T (N, D_out).
     """
-    out, cache = mlp_forward(X, params, activation=activation, norm=norm, residual=residual)
+    X = as_float_array(X, "X", ndim=2)
+    activation, norm = _choice(activation, "activation", ACTIVATIONS), _choice(norm, "norm", NORMS)
+    residual = _flag(residual, "residual")
+    params = _check_params(params, X.shape, norm, residual)
     T = as_float_array(T, "T", ndim=2)
-    check_shape("T", T, out.shape, "T has the shape of the output (N, D_out)")
-    R = out - T
-    return 0.5 * float((R * R).sum()) / len(T), _backward_mlp(R / len(T), cache)
+    check_shape("T", T, (X.shape[0], params[f"W{sum(k[0] == 'W' for k in params)}"].shape[1]),
+                "T has the shape of the output (N, D_out)")
+    loss, _, (dout, cache) = _loss(X, T, params, activation, norm, residual)
+    return loss, _backward_mlp(dout, cache)
 
 
 @dataclass
-class DeepTrainResult:
-    """The trained layers, the loss before each step (and after the last), per-step gradient norms."""
+class DeepTrainResult(TrainResult):
+    """training.TrainResult, plus what happened to the gradient at every step (before clipping)."""
 
-    params: list
-    losses: np.ndarray
-    dW_norms: np.ndarray  # (steps, M): ||dW^l|| at each step, before clipping
-    total_norms: np.ndarray  # (steps,): the global norm over every parameter, before clipping
-    diverged: bool
+    dW_norms: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (steps, M): ||dW^l||
+    total_norms: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (steps,): global norm
     clipped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (steps,)
 
 
 def train_mlp(X, T, params, *, steps: int = 20, lr: float = 0.1, activation: str = "tanh",
               norm: str | None = None, residual: bool = False, max_norm: float | None = None
               ) -> DeepTrainResult:
-    """Full-batch gradient descent on L = 1/(2N) sum (out - T)^2; params are copied, not changed.
+    """Full-batch gradient descent (training.descend) on L = 1/(2N) sum (out - T)^2.
 
-    max_norm: clip the global gradient norm to it before each step (clip_grad_norm). Stops
-    early with ``diverged=True`` when the loss grows past 1e12 or is not finite (the rule of
-    linear.train_linear).
+    max_norm: clip the global gradient norm to it before each step (clipping.clip_grad_norm).
+    Divergence is descend's rule: the loss passes 1e12, or an update overflows. The norms of
+    every step's gradients are recorded before clipping. params are not changed.
     """
     X = as_float_array(X, "X", ndim=2)
     steps, lr = as_count(steps, "steps"), as_positive_float(lr, "lr")
     activation, norm = _choice(activation, "activation", ACTIVATIONS), _choice(norm, "norm", NORMS)
-    if not isinstance(residual, bool):
-        raise TypeError(f"residual must be True or False, got {type(residual).__name__} {residual!r}")
+    residual = _flag(residual, "residual")
     if max_norm is not None:
         max_norm = as_positive_float(max_norm, "max_norm")
-    params = [{k: v.copy() for k, v in p.items()} for p in _check_params(params, X.shape, norm, residual)]
+    params = _check_params(params, X.shape, norm, residual)
+    M = sum(k[0] == "W" for k in params)
     T = as_float_array(T, "T", ndim=2)
-    check_shape("T", T, (X.shape[0], params[-1]["W"].shape[1]), "T has the shape of the output (N, D_out)")
-    losses, norms, totals, clipped, diverged = [], [], [], [], False
-    with np.errstate(over="ignore", invalid="ignore"):
-        for step in range(steps + 1):
-            out, cache = _forward_mlp(X, params, activation, norm, residual)
-            R = out - T
-            loss = 0.5 * float((R * R).sum()) / len(T)
-            losses.append(loss if np.isfinite(loss) else np.inf)
-            if not np.isfinite(loss) or loss > 1e12:
-                diverged = True
-                break
-            if step == steps:
-                break
-            back = _backward_mlp(R / len(T), cache)
-            flat = [g[k] for g in back.grads for k in sorted(g)]
-            new, total = _clip(flat, max_norm) if max_norm is not None else (flat, None)
-            norms.append(back.dW_norms)
-            totals.append(np.sqrt(sum(float((g * g).sum()) for g in flat)) if total is None else total)
-            clipped.append(max_norm is not None and total > max_norm)
-            it = iter(new)
-            for p, g in zip(params, back.grads, strict=True):
-                for k in sorted(g):
-                    p[k] = p[k] - lr * next(it)
-    M = len(params)
-    return DeepTrainResult(params, np.array(losses), np.array(norms).reshape(-1, M), np.array(totals),
-                           diverged, np.array(clipped, dtype=bool))
+    check_shape("T", T, (X.shape[0], params[f"W{M}"].shape[1]), "T has the shape of the output (N, D_out)")
+    norms, totals, clipped = [], [], []
 
+    def backward(cache):
+        back = _backward_mlp(*cache)
+        names = list(back.grads)
+        flat, total = _clip([back.grads[k] for k in names], max_norm if max_norm is not None else np.inf)
+        norms.append(back.dW_norms)
+        totals.append(total)
+        clipped.append(max_norm is not None and total > max_norm)
+        return dict(zip(names, flat, strict=True))
+
+    with trusted():
+        run = descend(lambda p: _loss(X, T, p, activation, norm, residual), backward, params, lr, steps)
+    return DeepTrainResult(run.params, run.losses, run.output, run.diverged, np.array(norms).reshape(-1, M),
+                           np.array(totals), np.array(clipped, dtype=bool))

@@ -6,21 +6,11 @@ Derived in: chapters/01_computational_graphs.ipynb
 from __future__ import annotations
 
 import math
-import numbers
+
+from ._graph import depth_first_order
+from ._validate import as_real
 
 __all__ = ["Node", "topological_order"]
-
-
-def _real(value, what: str) -> float:
-    """Return ``value`` as a finite float, or raise a TypeError/ValueError a learner can act on."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{what} must be a real number (int or float), got {type(value).__name__} {value!r}"
-        )
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{what} must be finite, got {value}")
-    return value
 
 
 def _fmt(c: float) -> str:
@@ -37,7 +27,7 @@ class Node:
     __slots__ = ("value", "grad", "label", "op", "parents", "_backward")
 
     def __init__(self, value, label: str = "", *, parents=(), op: str = ""):
-        self.value = _real(value, f"Node {label!r} value" if label else "Node value")
+        self.value = as_real(value, f"Node {label!r} value" if label else "Node value")
         self.grad = 0.0
         self.label = label
         self.op = op
@@ -73,7 +63,7 @@ class Node:
         if isinstance(other, Node):
             # d(a+b)/da = d(a+b)/db = 1: the add gate hands its gradient to both inputs
             return self._binary(other, self.value + other.value, "+", (1.0, 1.0))
-        c = _real(other, "the constant added to a Node")
+        c = as_real(other, "the constant added to a Node")
         return self._unary(self.value + c, f"+{_fmt(c)}", 1.0)  # d(c+x)/dx = 1
 
     __radd__ = __add__
@@ -82,7 +72,7 @@ class Node:
         if isinstance(other, Node):
             # d(ab)/da = b, d(ab)/db = a: the mul gate swaps its inputs
             return self._binary(other, self.value * other.value, "\u00d7", (other.value, self.value))
-        c = _real(other, "the constant multiplying a Node")
+        c = as_real(other, "the constant multiplying a Node")
         return self._unary(self.value * c, f"\u00d7{_fmt(c)}", c)  # d(cx)/dx = c
 
     __rmul__ = __mul__
@@ -108,7 +98,7 @@ class Node:
     def __truediv__(self, other) -> Node:
         if isinstance(other, Node):
             return self * other.reciprocal()
-        return self * (1.0 / _real(other, "the divisor of a Node"))
+        return self * (1.0 / as_real(other, "the divisor of a Node"))
 
     def sigmoid(self) -> Node:
         x = self.value
@@ -119,7 +109,7 @@ class Node:
     def maximum(self, other: Node) -> Node:
         """max(self, other): the whole gradient goes to the larger input (ties go to self)."""
         if not isinstance(other, Node):
-            other = Node(_real(other, "the other argument of maximum"), label=_fmt(float(other)))
+            other = Node(as_real(other, "the other argument of maximum"), label=_fmt(float(other)))
         first = self.value >= other.value
         return self._binary(
             other, max(self.value, other.value), "max", (float(first), float(not first))
@@ -151,17 +141,4 @@ def topological_order(root: Node) -> list[Node]:
     """Every node ``root`` depends on, each after all of its parents (root last)."""
     if not isinstance(root, Node):
         raise TypeError(f"root must be a Node, got {type(root).__name__}")
-    order: list[Node] = []
-    seen: set[int] = set()
-    stack: list[tuple[Node, bool]] = [(root, False)]
-    while stack:  # iterative DFS: deep graphs must not hit the recursion limit
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        stack.extend((p, False) for p in reversed(node.parents) if id(p) not in seen)
-    return order
+    return depth_first_order(root, lambda node: node.parents)

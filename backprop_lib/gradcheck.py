@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_float_array, as_positive_float
+from ._validate import as_float_array, as_positive_float, checked
 
 # Central differences with eps = 1e-6 carry round-off of about 1e-10 / |gradient| and
 # truncation of about eps^2: relative errors below this are noise, and vary between machines.
@@ -20,6 +20,7 @@ NOISE = 1e-6
 __all__ = ["numerical_gradient", "relative_error", "check_gradient", "GradCheckReport"]
 
 
+@checked(x="*", eps="positive")
 def numerical_gradient(f, x, eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of the scalar function ``f`` at ``x`` (float64).
 
@@ -27,8 +28,7 @@ def numerical_gradient(f, x, eps: float = 1e-6) -> np.ndarray:
     """
     if not callable(f):
         raise TypeError(f"f must be a function of x, got {type(f).__name__}")
-    x = as_float_array(x, "x").copy()
-    eps = as_positive_float(eps, "eps")
+    x = x.copy()
     grad = np.zeros_like(x)
     flat, gflat = x.reshape(-1), grad.reshape(-1)
     for i in range(flat.size):

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_count, as_float_array, as_positive_float, check_shape
-from .activations import _sigmoid, _softmax
+from ._validate import as_float_array, check_shape, checked, dict_of
+from .activations import sigmoid, softmax, softmax_vjp
+from .losses import squared_error
+from .training import TrainResult, descend
 
 __all__ = ["PARAM_NAMES", "example", "forward", "loss", "backward", "gradients",
-           "sgd_step", "train", "TrainRun"]
+           "sgd_step", "train"]
 
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
@@ -40,18 +42,10 @@ def example() -> dict:
     return {"x": np.array([1.0, 0.5, -1.0]), "y": np.array([1.0, 0.0]), "params": params}
 
 
-def _params(params) -> dict:
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
-    if set(PARAM_NAMES) - set(params):
-        raise ValueError(f"params must be a dict with keys {PARAM_NAMES}, got keys {sorted(params)}")
-    p = {k: as_float_array(params[k], k) for k in PARAM_NAMES}
-    check_shape("W1", p["W1"], (None, None), "(H, D): row j holds the weights into neuron j")
-    H, D = p["W1"].shape
-    check_shape("b1", p["b1"], (H,))
-    check_shape("W2", p["W2"], (None, H), "(K, H)")
-    check_shape("b2", p["b2"], (p["W2"].shape[0],))
-    return p
+# The shapes every function of this module checks at its door: W1 (H, D): row j holds the
+# weights into hidden neuron j; W2 (K, H); an input is a column (D,) or N columns (D, N).
+_PARAMS = dict_of(f"a dict with keys {PARAM_NAMES}", W1="H D", b1="H", W2="K H", b2="K")
+_CACHE = dict_of("the dict returned by forward", a0="D N?", a1="H N?", a2="K N?")
 
 
 def _col(b, x):
@@ -59,27 +53,17 @@ def _col(b, x):
     return b if x.ndim == 1 else b[:, None]
 
 
+@checked(params=_PARAMS, x="D N?")
 def forward(x, params) -> dict:
     """Forward pass; returns the cache {a0, z1, a1, z2, a2, params} that backward needs.
 
     x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (K,) or (K, N).
     """
-    p = _params(params)
-    return _forward(_input(x, p), p)
-
-
-def _input(x, p):
-    a0 = as_float_array(x, "x", ndim=(1, 2))
-    check_shape("x", a0, (p["W1"].shape[1],) + a0.shape[1:], "one input per column")
-    return a0
-
-
-def _forward(a0, p) -> dict:
-    """forward without input checks (for training loops that checked once)."""
+    p, a0 = params, x
     z1 = p["W1"] @ a0 + _col(p["b1"], a0)
-    a1 = _sigmoid(z1)
+    a1 = sigmoid(z1)
     z2 = p["W2"] @ a1 + _col(p["b2"], a1)
-    a2 = _softmax(z2, 0)
+    a2 = softmax(z2, axis=0)
     return {"a0": a0, "z1": z1, "a1": a1, "z2": z2, "a2": a2, "params": p}
 
 
@@ -87,59 +71,38 @@ def _batch(a0) -> int:
     return 1 if a0.ndim == 1 else a0.shape[1]
 
 
-def _cache(cache) -> dict:
-    if not isinstance(cache, dict) or not {"a0", "a1", "a2", "params"} <= set(cache):
-        raise TypeError(f"cache must be the dict returned by forward, got {type(cache).__name__}")
-    return cache
-
-
-def _target(y, cache):
-    y = as_float_array(y, "y")
-    check_shape("y", y, cache["a2"].shape, "the target has the shape of the softmax output")
-    return y
-
-
+@checked(cache=_CACHE, y="K N?")
 def loss(cache, y) -> float:
-    """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2."""
-    cache = _cache(cache)
-    return _loss(cache, _target(y, cache))
+    """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2.
+
+    The mean over the batch, unlike losses.squared_error (a sum, as the attention notes use it):
+    the source's 3-4-2 network averages, so that the learning rate does not depend on N.
+    """
+    return squared_error(cache["a2"], y) / _batch(cache["a0"])
 
 
-def _loss(cache, y) -> float:
-    d = cache["a2"] - y
-    return 0.5 * float((d * d).sum()) / _batch(cache["a0"])
-
-
+@checked(cache=_CACHE, y="K N?")
 def backward(cache, y) -> dict:
     """Every error signal and gradient, each shaped like its variable.
 
     Keys: loss, dL_da2, delta2 (= dL/dz2), dW2, db2, dL_da1 (= W2^T delta2),
     dsigma1 (= a1 (1 - a1)), delta1 (= dL/dz1), dW1, db1, dL_da0 (= W1^T delta1).
     """
-    cache = _cache(cache)
-    return _backward(cache, _target(y, cache))
-
-
-def _backward(cache, y, input_grad: bool = True) -> dict:
-    """backward without input checks; training skips dL/da0 (input_grad=False), which it never uses."""
     a0, a1, a2, p = cache["a0"], cache["a1"], cache["a2"], cache["params"]
-    n = _batch(a0)
-    dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
+    dL_da2 = (a2 - y) / _batch(a0)  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
     # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
-    delta2 = a2 * (dL_da2 - (a2 * dL_da2).sum(axis=0, keepdims=True))
+    delta2 = softmax_vjp(dL_da2, a2, axis=0)
     dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
     dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)
     delta1 = dsigma1 * dL_da1
-    grads = {
-        "loss": _loss(cache, y),
+    return {
+        "loss": loss(cache, y),
         "dL_da2": dL_da2, "delta2": delta2,
         "dW2": _outer(delta2, a1), "db2": _sum_cols(delta2),
         "dL_da1": dL_da1, "dsigma1": dsigma1, "delta1": delta1,
         "dW1": _outer(delta1, a0), "db1": _sum_cols(delta1),
+        "dL_da0": p["W1"].T @ delta1,
     }
-    if input_grad:
-        grads["dL_da0"] = p["W1"].T @ delta1
-    return grads
 
 
 def _outer(delta, a_prev):
@@ -157,10 +120,10 @@ def gradients(x, y, params) -> dict:
     return {k: g["d" + k] for k in PARAM_NAMES}
 
 
+@checked(params=_PARAMS, lr="positive")
 def sgd_step(params, grads, lr: float) -> dict:
     """A new params dict  p <- p - lr * dL/dp  (params and grads keyed W1, b1, W2, b2)."""
-    p = _params(params)
-    lr = as_positive_float(lr, "lr")
+    p = params
     if not isinstance(grads, dict):
         raise TypeError(f"grads must be a dict with keys {PARAM_NAMES}, got {type(grads).__name__}")
     if set(PARAM_NAMES) - set(grads):
@@ -173,72 +136,20 @@ def sgd_step(params, grads, lr: float) -> dict:
     return new
 
 
-def _flat(arrays: dict):
-    """One float64 vector holding every array, and {name: view of it with the array's shape}."""
-    flat = np.concatenate([a.ravel() for a in arrays.values()]).astype(float)
-    views, start = {}, 0
-    for k, a in arrays.items():
-        views[k] = flat[start:start + a.size].reshape(a.shape)
-        start += a.size
-    return flat, views
-
-
-class TrainRun(tuple):
-    """What ``train`` returns: unpacks as ``(params, losses)``; also ``.diverged`` (bool).
-
-    When the parameters (their sum) or the loss stop being finite (a learning rate far too large),
-    training stops there: ``params`` are the last finite ones, ``losses`` holds only the
-    finite losses computed (fewer than steps + 1) and ``diverged`` is True. No exception,
-    no NaN in ``losses``.
-    """
-
-    def __new__(cls, params, losses, diverged: bool):
-        run = super().__new__(cls, (params, losses))
-        run.diverged = bool(diverged)
-        return run
-
-    @property
-    def params(self) -> dict:
-        return self[0]
-
-    @property
-    def losses(self) -> np.ndarray:
-        return self[1]
-
-
-def train(x, y, params, lr: float, steps: int) -> TrainRun:
-    """Full-batch gradient descent; returns (params after `steps` steps, losses (steps + 1,)).
+@checked(params=_PARAMS, x="D N?", y="K N?", lr="positive", steps="count")
+def train(x, y, params, lr: float, steps: int) -> TrainResult:
+    """Full-batch gradient descent; returns a TrainResult (params after `steps` steps, losses).
 
     losses[t] is the loss before step t; losses[-1] is the loss of the returned params.
-    The result is a TrainRun: ``p, losses = train(...)`` works, and ``.diverged`` says
-    whether training stopped early because the numbers overflowed (see TrainRun).
+    ``p, losses = train(...)`` works; ``.diverged`` says whether training stopped early
+    (training.descend's rule, the same for every loop of the course).
     """
-    p = _params(params)
-    a0 = _input(x, p)
-    y = _target(y, {"a2": _forward(a0, p)["a2"]})
-    lr = as_positive_float(lr, "lr")
-    steps = as_count(steps, "steps")
-    losses = np.empty(steps + 1)
-    # All four parameters live in one flat vector (and their gradients in another), so that a
-    # step is one subtraction and the divergence test one sum: with arrays this small, numpy's
-    # per-call overhead, not arithmetic, is what a training step costs.
-    theta, p = _flat({k: p[k] for k in PARAM_NAMES})
-    grad, g_views = _flat({k: np.zeros_like(p[k]) for k in PARAM_NAMES})
-    with np.errstate(over="ignore", invalid="ignore"):
-        for t in range(steps + 1):
-            cache = _forward(a0, p)
-            if t == steps:
-                losses[t] = _loss(cache, y)
-                break
-            g = _backward(cache, y, input_grad=False)
-            losses[t] = g["loss"]
-            for k in PARAM_NAMES:
-                g_views[k][...] = g["d" + k]
-            new = theta - lr * grad
-            # one finite sum means every entry is finite (a sum past 1e308 also counts as diverged)
-            if not np.isfinite(new.sum()):
-                return TrainRun(p, losses[: t + 1], True)  # keep the last finite parameters
-            theta[...] = new  # p holds views into theta: updated in place
-    if not np.isfinite(losses[-1]):
-        return TrainRun(p, losses[:-1], True)
-    return TrainRun(p, losses, False)
+    def forward_loss(p):
+        cache = forward(x, p)
+        return loss(cache, y), cache["a2"], cache
+
+    def backward_params(cache):
+        g = backward(cache, y)
+        return {k: g["d" + k] for k in PARAM_NAMES}
+
+    return descend(forward_loss, backward_params, {k: params[k] for k in PARAM_NAMES}, lr, steps)

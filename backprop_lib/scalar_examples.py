@@ -5,7 +5,7 @@ Derived in: chapters/01_computational_graphs.ipynb
 
 from __future__ import annotations
 
-from ._validate import as_float_array, check_shape
+from ._validate import checked
 from .engine import Node
 
 __all__ = ["add_mul_graph", "sigmoid_neuron_gates", "sigmoid_neuron_collapsed"]
@@ -21,13 +21,11 @@ def add_mul_graph(x=-2.0, y=5.0, z=-4.0) -> dict[str, Node]:
     return {"x": nx, "y": ny, "z": nz, "q": q, "f": f}
 
 
+@checked(w="3", x="2")
 def _inputs(w, x):
-    w, x = as_float_array(w, "w"), as_float_array(x, "x")
-    check_shape("w", w, (3,), "the entries w0, w1, w2")
-    check_shape("x", x, (2,), "the entries x0, x1")
-    w, x = tuple(float(v) for v in w), tuple(float(v) for v in x)
-    return ([Node(v, f"w{i}") for i, v in enumerate(w)],
-            [Node(v, f"x{i}") for i, v in enumerate(x)])
+    """Leaf nodes w0, w1, w2 (w has the entries w0, w1, w2) and x0, x1."""
+    return ([Node(float(v), f"w{i}") for i, v in enumerate(w)],
+            [Node(float(v), f"x{i}") for i, v in enumerate(x)])
 
 
 def sigmoid_neuron_gates(w=(2.0, -3.0, -3.0), x=(-1.0, -2.0)) -> dict[str, Node]:

@@ -13,41 +13,38 @@ import tracemalloc
 
 import numpy as np
 
-from ._validate import as_count, as_float_array, as_real, check_shape
+from ._validate import as_count, as_float_array, cache_of, checked
 from .gradcheck import numerical_gradient
 
 __all__ = ["wx_norm_sq", "norm_sq_backward", "wx_norm_sq_backward", "dq_dW", "numerical_jacobian",
            "relu_jacobian", "relu_vjp", "jacobian_vs_vjp_cost"]
 
 
+@checked(W="m n", x="n")
 def wx_norm_sq(W, x):
     """f = ||W x||^2 = sum_k q_k^2, q = W x. W (m, n), x (n,) -> (f, cache)."""
-    W = as_float_array(W, "W", ndim=2)
-    x = as_float_array(x, "x", ndim=1)
-    check_shape("x", x, (W.shape[1],), f"x has one entry per column of W {W.shape}")
     q = W @ x
     return float(q @ q), (W, x, q)
 
 
+@checked(dout="real", q="m")
 def norm_sq_backward(dout, q):
     """dq = dout * 2 q, the gradient of f = ||q||^2; q (m,)."""
-    return as_real(dout, "dout") * 2.0 * as_float_array(q, "q", ndim=1)
+    return dout * 2.0 * q
 
 
+@checked(cache=cache_of("wx_norm_sq", "m n", "n", "m"), dout="real")
 def wx_norm_sq_backward(dout, cache):
     """dW = dq x^T (m, n) and dx = W^T dq (n,), with dq = 2 q dout."""
-    if not (isinstance(cache, tuple) and len(cache) == 3):
-        raise TypeError(f"cache must be the (W, x, q) tuple returned by wx_norm_sq, "
-                        f"got {type(cache).__name__}")
     W, x, q = cache
     dq = norm_sq_backward(dout, q)
     return np.outer(dq, x), W.T @ dq
 
 
+@checked(x="n", m="count1")
 def dq_dW(x, m: int):
     """T[k, i, j] = d q_k / d W_ij = 1[k = i] x_j for q = W x, W (m, n): shape (m, m, n)."""
-    x = as_float_array(x, "x", ndim=1)
-    return np.einsum("ki,j->kij", np.eye(as_count(m, "m", minimum=1)), x)
+    return np.einsum("ki,j->kij", np.eye(m), x)
 
 
 def numerical_jacobian(f, x, eps: float = 1e-6):
@@ -62,17 +59,15 @@ def numerical_jacobian(f, x, eps: float = 1e-6):
     return J
 
 
+@checked(x="n")
 def relu_jacobian(x):
     """J = diag(1[x > 0]) for y = max(0, x): n x n entries, n of them possibly non-zero."""
-    x = as_float_array(x, "x", ndim=1)
     return np.diag((x > 0).astype(np.float64))
 
 
+@checked(x="n", dout="n")
 def relu_vjp(dout, x):
     """dx = J^T dout = dout * 1[x > 0], without building J; dout and x have shape (n,)."""
-    x = as_float_array(x, "x", ndim=1)
-    dout = as_float_array(dout, "dout")
-    check_shape("dout", dout, x.shape, "dout has the shape of y = max(0, x)")
     return np.where(x > 0, dout, 0.0)  # not dout * (x > 0), which gives -0.0 for negative dout
 
 

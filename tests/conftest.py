@@ -1,28 +1,15 @@
-"""Shared fixtures and helpers for the test suite."""
+"""Fixtures and hooks of the test suite (shared constants and helpers: tests/common.py)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def require(module: str, why: str):
-    """Import an optional oracle; skip with a visible reason locally, fail in CI."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        msg = f"{module} is not installed ({why})"
-        if IN_CI:
-            pytest.fail(f"{msg}; CI must install it (see .ci/run)", pytrace=False)
-        pytest.skip(msg, allow_module_level=True)
+# The PDF test prints the whole site (about a minute): `make test-pdf` runs it (and .ci/run).
+collect_ignore = [] if os.environ.get("BACKPROP_TEST_PDF") else ["test_pdf.py"]
 
 
 @pytest.fixture
@@ -30,7 +17,7 @@ def rng():
     return np.random.default_rng(20261123)
 
 
-HTML = ROOT / "_build" / "html"
+_EARLY_BUILD = None  # the background book build of this run (controller process only)
 
 
 def pytest_configure(config):
@@ -45,9 +32,18 @@ def pytest_configure(config):
             and not config.option.keyword and not config.option.markexpr
             and not config.option.collectonly)
     if full and not os.environ.get("BACKPROP_PREBUILT_HTML"):
+        global _EARLY_BUILD
         from book_build import start_early
 
-        start_early(os.environ["BACKPROP_TEST_RUN"])
+        _EARLY_BUILD = start_early(os.environ["BACKPROP_TEST_RUN"])
+
+
+def pytest_unconfigure(config):  # noqa: ARG001 (pytest hook signature)
+    """However the run ends (pass, failure, -x, Ctrl-C), no build outlives it."""
+    if _EARLY_BUILD is not None:
+        from book_build import stop
+
+        stop(_EARLY_BUILD)
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +53,7 @@ def built_book():
     prebuilt = os.environ.get("BACKPROP_PREBUILT_HTML")
     if prebuilt:
         return Path(prebuilt)
-    from book_build import wait_for_build
+    from book_build import HTML, wait_for_build
 
     rc, log = wait_for_build(os.environ.get("BACKPROP_TEST_RUN", f"solo-{os.getpid()}"))
     if rc != 0:
@@ -73,7 +69,7 @@ HEAVY_FIRST = ["tests/test_widgets.py", "tests/test_properties.py", "tests/test_
                "tests/test_site_b.py", "chapters/"]
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(items):  # pluggy passes only the hook arguments named here
     def rank(item):
         path = item.nodeid.split("::")[0]
         return next((i for i, p in enumerate(HEAVY_FIRST) if path.startswith(p)), len(HEAVY_FIRST))

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import IN_CI, ROOT, require
+from common import IN_CI, ROOT, require, toc_pages
 
 sync_api = require("playwright.sync_api", "browser tests drive chromium with Playwright")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -49,15 +49,6 @@ __all__ = ["pytestmark", "browser", "server", "visit", "test_page_loads_cleanly_
 # Harmless noise from the theme, named explicitly: everything else fails the test.
 TOLERATED_CONSOLE = [re.compile(r"Got invalid theme mode")]
 SHOTS = ROOT / "_build" / "screenshots"
-
-
-def toc_pages() -> list[str]:
-    pages = ["intro.html", "notation.html", "errata.html"]
-    for line in (ROOT / "_toc.yml").read_text().splitlines():
-        m = re.match(r"\s*-\s*file:\s*(chapters/\S+)", line)
-        if m:
-            pages.append(m.group(1) + ".html")
-    return pages
 
 
 PAGES = toc_pages()

@@ -5,7 +5,7 @@ cross-checked in their own test_against_torch_*.py files with the same helper.
 Without torch these tests skip with the reason; with CI=true a missing torch is a failure.
 """
 
-from conftest import require
+from common import require
 
 torch = require("torch", "PyTorch is the test oracle")
 
@@ -17,17 +17,12 @@ from torch_oracle import check_op, from_autograd, from_engine  # noqa: E402
 
 from backprop_lib import linear, network, vectorized  # noqa: E402
 from backprop_lib.activations import sigmoid, sigmoid_backward, softmax, softmax_vjp  # noqa: E402
-from backprop_lib.autograd import Tensor  # noqa: E402
-from backprop_lib.functions import (  # noqa: E402
-    Linear,
-    Select,
-    Sigmoid,
-    Softmax,
-    SquaredError,
-    TwoLayerNet,
-)
+from backprop_lib.functions import Linear, Sigmoid, Softmax, SquaredError  # noqa: E402
 from backprop_lib.losses import squared_error, squared_error_backward  # noqa: E402
+from backprop_lib.ops import Select  # noqa: E402
 from backprop_lib.scalar_examples import sigmoid_neuron_collapsed, sigmoid_neuron_gates  # noqa: E402
+from backprop_lib.tensor import Tensor  # noqa: E402
+from backprop_lib.two_layer_net import TwoLayerNet  # noqa: E402
 
 F = torch.nn.functional
 

@@ -1,4 +1,4 @@
-from conftest import require; torch = require("torch", "PyTorch is the test oracle")  # noqa: E702, I001
+from common import require; torch = require("torch", "PyTorch is the test oracle")  # noqa: E702, I001
 
 # The attention components and the source's three programs, cross-checked with PyTorch autograd
 # (float64): the same forward written in torch, gradients from loss.backward().
@@ -7,7 +7,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from backprop_lib.attention import (  # noqa: E402
-    append_ones,
     keys_program,
     projection,
     projection_backward,
@@ -21,6 +20,7 @@ from backprop_lib.attention import (  # noqa: E402
     weighted_values,
     weighted_values_backward,
 )
+from backprop_lib.linear import append_ones  # noqa: E402
 
 T = lambda a: torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)  # noqa: E731
 

@@ -1,4 +1,4 @@
-from conftest import require
+from common import require
 
 torch = require("torch", "PyTorch is the test oracle")
 

@@ -2,7 +2,7 @@
 statistics), F.layer_norm, torch.nn.utils.clip_grad_norm_, and the deep MLP (every activation,
 BatchNorm, LayerNorm, residual) against torch autograd."""
 
-from conftest import require
+from common import require
 
 torch = require("torch", "PyTorch is the test oracle")
 
@@ -90,34 +90,33 @@ CONFIGS = [("sigmoid", None, False), ("tanh", "batch", False), ("relu", "layer",
 @pytest.mark.parametrize("activation,norm,residual", CONFIGS, ids=[f"{a}-{n}-{r}" for a, n, r in CONFIGS])
 def test_mlp_matches_torch_autograd(rng, activation, norm, residual):
     params = init_mlp([5, 8, 8, 8, 3], init="xavier", norm=norm, seed=11)
-    for p in params[:-1]:
-        p["b"] = rng.normal(size=p["b"].shape) * 0.2
+    for layer in (1, 2, 3):
+        params[f"b{layer}"] = rng.normal(size=8) * 0.2
         if norm:
-            p["gamma"], p["beta"] = rng.uniform(0.5, 1.5, size=8), rng.normal(size=8) * 0.3
+            params[f"gamma{layer}"] = rng.uniform(0.5, 1.5, size=8)
+            params[f"beta{layer}"] = rng.normal(size=8) * 0.3
     X = rng.normal(size=(7, 5))
     out, cache = mlp_forward(X, params, activation=activation, norm=norm, residual=residual)
     dout = rng.normal(size=out.shape)
     back = mlp_backward(dout, cache)
 
     f = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}[activation]
-    tp = [{k: torch.tensor(v, requires_grad=True) for k, v in p.items()} for p in params]
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     tx = torch.tensor(X, requires_grad=True)
     a = tx
-    for i, p in enumerate(tp):
-        z = a @ p["W"] + p["b"]
-        if i == len(tp) - 1:
+    for layer in (1, 2, 3, 4):
+        z = a @ tp[f"W{layer}"] + tp[f"b{layer}"]
+        if layer == 4:
             a = z
             break
         if norm == "batch":
-            z = F.batch_norm(z, None, None, p["gamma"], p["beta"], training=True, eps=1e-5)
+            z = F.batch_norm(z, None, None, tp[f"gamma{layer}"], tp[f"beta{layer}"], training=True, eps=1e-5)
         elif norm == "layer":
-            z = F.layer_norm(z, (z.shape[1],), p["gamma"], p["beta"], eps=1e-5)
-        a = a + f(z) if residual and i > 0 else f(z)
+            z = F.layer_norm(z, (z.shape[1],), tp[f"gamma{layer}"], tp[f"beta{layer}"], eps=1e-5)
+        a = a + f(z) if residual and layer > 1 else f(z)
     a.backward(torch.tensor(dout))
     np.testing.assert_allclose(out, a.detach().numpy(), rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(back.da[0], tx.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg="dX")
-    for i, (g, p) in enumerate(zip(back.grads, tp, strict=True)):
-        assert set(g) == set(p), i
-        for k in p:
-            np.testing.assert_allclose(g[k], p[k].grad.numpy(), rtol=1e-9, atol=1e-11,
-                                       err_msg=f"layer {i + 1} d{k}")
+    assert set(back.grads) == set(tp)
+    for k, t in tp.items():
+        np.testing.assert_allclose(back.grads[k], t.grad.numpy(), rtol=1e-9, atol=1e-11, err_msg=f"d{k}")

@@ -7,7 +7,6 @@ from helpers import assert_grad_close, central_diff
 
 from backprop_lib.activations import softmax, softmax_jacobian
 from backprop_lib.attention import (
-    append_ones,
     keys_program,
     projection,
     projection_backward,
@@ -23,6 +22,7 @@ from backprop_lib.attention import (
     weighted_values,
     weighted_values_backward,
 )
+from backprop_lib.linear import append_ones
 
 SHAPES = [(3, 1), (3, 2), (2, 5), (4, 3)]  # (d, n): n = 1 is a single value/key/input column
 
@@ -242,7 +242,7 @@ def test_full_chain_query_and_keys_through_softmax_and_values(rng):
 
 # --- negative tests: the source's slips must fail ---------------------------------------------
 
-def test_query_update_as_written_is_not_the_gradient(rng):
+def test_query_update_as_written_is_not_the_gradient():
     Q, k = np.array(Q0), np.array(K_FIXED, float)
     x1, y = np.array(X_QUERY), np.array(Y_QK)
     L = lambda Q_: 0.5 * np.sum((scores(projection(Q_, x1), k) - y) ** 2)  # noqa: E731
@@ -279,24 +279,24 @@ def test_a_wrong_value_gradient_fails(rng):
 # --- shapes and errors ------------------------------------------------------------------------
 
 def test_wrong_shapes_raise_value_errors_naming_the_argument():
-    with pytest.raises(ValueError, match=r"alpha must have shape \(2,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"A must have shape \(2,\), got \(3,\)"):
         weighted_values(np.ones((3, 2)), np.ones(3))
     with pytest.raises(ValueError, match="b must have shape"):
         value_layer(np.ones((3, 3)), np.ones(2), np.ones((3, 2)))
-    with pytest.raises(ValueError, match="x must have shape"):
+    with pytest.raises(ValueError, match="X must have shape"):
         value_layer(np.ones((3, 3)), np.ones(3), np.ones((2, 2)))
-    with pytest.raises(ValueError, match="k must have shape"):
+    with pytest.raises(ValueError, match="K must have shape"):
         scores(np.ones(3), np.ones((2, 4)))
-    with pytest.raises(ValueError, match="de must have shape"):
+    with pytest.raises(ValueError, match="dS must have shape"):
         scores_backward(np.ones(3), np.ones(2), np.ones((2, 4)))
     with pytest.raises(ValueError, match="dv must have shape"):
         value_layer_backward(np.ones((2, 2)), np.ones((3, 3)), np.ones((3, 2)))
-    with pytest.raises(ValueError, match="dp must have shape"):
+    with pytest.raises(ValueError, match="dP must have shape"):
         projection_backward(np.ones(2), np.ones((3, 4)), np.ones(4))
 
 
 def test_query_update_as_written_needs_a_square_weight_block_like_julia():
-    with pytest.raises(ValueError, match="square W"):
+    with pytest.raises(ValueError, match=r"x1 must have shape \(3,\), got \(4,\) \(d\+1 = 3, from dq\)"):
         query_update_as_written(np.ones(2), np.ones(4))
 
 

@@ -4,14 +4,12 @@ from helpers import assert_grad_close, central_diff
 
 from backprop_lib import check_gradient
 from backprop_lib.activations import softmax_vjp
+from backprop_lib.attention import projection_backward, scores_backward, weighted_values_backward
 from backprop_lib.attention_head import (
     attention_head_backward,
     attention_head_forward,
     causal_mask,
     make_benchmark,
-    projection_backward,
-    scores_backward,
-    values_backward,
 )
 
 NAMES = ("X", "Wq", "Wk", "Wv")
@@ -112,7 +110,7 @@ def test_masked_weights_and_masked_score_gradients_are_exactly_zero(rng):
     hidden = np.broadcast_to(~mask, c["A"].shape)
     assert np.all(c["A"][hidden] == 0.0)
     np.testing.assert_allclose(c["A"].sum(axis=-2), 1.0, rtol=1e-12)
-    dV, dA = values_backward(dout, c["V"], c["A"])
+    dV, dA = weighted_values_backward(dout, c["V"], c["A"])
     dS = softmax_vjp(dA, c["A"], axis=-2)
     assert np.all(dS[hidden] == 0.0)
     assert np.any(dS[~hidden] != 0.0)
@@ -148,7 +146,7 @@ def test_without_the_mask_a_future_token_does_change_earlier_outputs(rng):
 def _pieces(rng):
     p, dout = make(rng, 2, 3, 4, 2, 4)
     _, c = attention_head_forward(**p)
-    dV, dA = values_backward(dout, c["V"], c["A"])
+    dV, dA = weighted_values_backward(dout, c["V"], c["A"])
     dS = softmax_vjp(dA, c["A"], axis=-2)
     return p, dout, c, dV, dS
 
@@ -156,7 +154,7 @@ def _pieces(rng):
 def test_forgetting_the_scale_in_backward_fails(rng):
     p, dout, c, dV, dS = _pieces(rng)
     dQ, dK = scores_backward(dS, c["Q"], c["K"], 1.0)  # wrong: no 1/sqrt(d_k)
-    dWq = projection_backward(dQ, c["X"], c["Wq"])[0]
+    dWq = projection_backward(dQ, c["Wq"], c["X"])[0]
     rep = check_gradient(loss_fn(dout), p, {"Wq": dWq})
     assert not rep.ok and rep.max_rel_error > 0.4, str(rep)
 
@@ -165,9 +163,9 @@ def test_forgetting_the_scale_in_backward_fails(rng):
 def test_dropping_one_of_the_three_contributions_to_dX_fails(rng, dropped):
     p, dout, c, dV, dS = _pieces(rng)
     dQ, dK = scores_backward(dS, c["Q"], c["K"], c["scale"])
-    parts = {"q": projection_backward(dQ, c["X"], c["Wq"])[1],
-             "k": projection_backward(dK, c["X"], c["Wk"])[1],
-             "v": projection_backward(dV, c["X"], c["Wv"])[1]}
+    parts = {"q": projection_backward(dQ, c["Wq"], c["X"])[1],
+             "k": projection_backward(dK, c["Wk"], c["X"])[1],
+             "v": projection_backward(dV, c["Wv"], c["X"])[1]}
     good = check_gradient(loss_fn(dout), p, {"X": sum(parts.values())})
     assert good.ok, str(good)
     wrong = sum(v for k, v in parts.items() if k != dropped)
@@ -176,9 +174,9 @@ def test_dropping_one_of_the_three_contributions_to_dX_fails(rng, dropped):
 
 def test_softmax_over_the_wrong_axis_fails(rng):
     p, dout, c, dV, _ = _pieces(rng)
-    dS = softmax_vjp(values_backward(dout, c["V"], c["A"])[1], c["A"], axis=-1)  # over queries
+    dS = softmax_vjp(weighted_values_backward(dout, c["V"], c["A"])[1], c["A"], axis=-1)  # over queries
     dQ, _ = scores_backward(dS, c["Q"], c["K"], c["scale"])
-    rep = check_gradient(loss_fn(dout), p, {"Wq": projection_backward(dQ, c["X"], c["Wq"])[0]})
+    rep = check_gradient(loss_fn(dout), p, {"Wq": projection_backward(dQ, c["Wq"], c["X"])[0]})
     assert not rep.ok
 
 

@@ -10,16 +10,11 @@ import pytest
 from helpers import assert_grad_close, central_diff
 
 from backprop_lib import network
-from backprop_lib.autograd import Function, Tensor, format_graph, graph_order
-from backprop_lib.functions import (
-    Linear,
-    Select,
-    Sigmoid,
-    Softmax,
-    SquaredError,
-    Sum,
-    TwoLayerNet,
-)
+from backprop_lib.autograd import Function, format_graph, graph_order
+from backprop_lib.functions import Linear, Sigmoid, Softmax, SquaredError
+from backprop_lib.ops import Select, Sum
+from backprop_lib.tensor import Tensor
+from backprop_lib.two_layer_net import TwoLayerNet
 
 # name -> (input shapes, apply(*tensors) -> Tensor, the same thing in plain numpy)
 OPS = {
@@ -207,21 +202,21 @@ def test_format_graph_names_every_node_and_marks_inputs_without_grad():
 # -- errors a learner can act on ------------------------------------------------------------------
 class WrongCount(Function):
     @staticmethod
-    def forward(ctx, a):
+    def forward(_ctx, a):
         return 2 * a
 
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(_ctx, grad_output):
         return grad_output, grad_output
 
 
 class WrongShape(Function):
     @staticmethod
-    def forward(ctx, a):
+    def forward(_ctx, a):
         return a.sum(axis=0)
 
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(_ctx, grad_output):
         return grad_output  # forgot to copy it back to the rows: shape (3,), not (2, 3)
 
 

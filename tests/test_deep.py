@@ -30,25 +30,22 @@ CONFIGS = [(act, norm, res) for act in ("sigmoid", "tanh", "relu") for norm in (
 @pytest.mark.parametrize("activation,norm,residual", CONFIGS, ids=[f"{a}-{n}-{r}" for a, n, r in CONFIGS])
 def test_mlp_gradients_match_central_differences(rng, activation, norm, residual):
     params = init_mlp([3, 5, 5, 5, 2], init="xavier", scale=1.3, norm=norm, seed=4)
-    for p in params[:-1]:  # non-trivial gamma, beta and biases
-        p["b"] = rng.normal(size=p["b"].shape) * 0.3
+    for layer in (1, 2, 3):  # non-trivial gamma, beta and biases
+        params[f"b{layer}"] = rng.normal(size=5) * 0.3
         if norm:
-            p["gamma"], p["beta"] = rng.uniform(0.5, 1.5, size=5), rng.normal(size=5) * 0.2
+            params[f"gamma{layer}"] = rng.uniform(0.5, 1.5, size=5)
+            params[f"beta{layer}"] = rng.normal(size=5) * 0.2
     X, T = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
     kw = dict(activation=activation, norm=norm, residual=residual)
     loss, back = mlp_gradients(X, T, params, **kw)
 
-    def loss_with(i, key):
-        def f(v):
-            ps = [dict(p) for p in params]
-            ps[i] = {**ps[i], key: v}
-            return mlp_gradients(X, T, ps, **kw)[0]
-        return f
+    def loss_with(key):
+        return lambda v: mlp_gradients(X, T, {**params, key: v}, **kw)[0]
 
-    for i, p in enumerate(params):
-        for key in p:
-            numeric = central_diff(loss_with(i, key), p[key])
-            assert_grad_close(f"layer {i + 1} d{key}", back.grads[i][key], numeric, rtol=1e-5, atol=1e-8)
+    assert set(back.grads) == set(params)
+    for key, value in params.items():
+        numeric = central_diff(loss_with(key), value)
+        assert_grad_close(f"d{key}", back.grads[key], numeric, rtol=1e-5, atol=1e-8)
     dX = central_diff(lambda v: mlp_gradients(v, T, params, **kw)[0], X)
     assert_grad_close("dX", back.da[0], dX, rtol=1e-5, atol=1e-8)
     assert back.dW_norms.shape == (4,) and back.da_norms.shape == (4,)
@@ -60,11 +57,11 @@ def test_hidden_activation_gradients_match_central_differences(rng):
     params = init_mlp([2, 4, 4, 1], init="he", seed=1)
     X, T = rng.normal(size=(5, 2)), rng.normal(size=(5, 1))
     _, back = mlp_gradients(X, T, params, activation="tanh")
-    a1 = np.tanh(X @ params[0]["W"] + params[0]["b"])
+    a1 = np.tanh(X @ params["W1"] + params["b1"])
 
     def loss_of_a1(v):
-        a2 = np.tanh(v @ params[1]["W"] + params[1]["b"])
-        out = a2 @ params[2]["W"] + params[2]["b"]
+        a2 = np.tanh(v @ params["W2"] + params["b2"])
+        out = a2 @ params["W3"] + params["b3"]
         return 0.5 * float(np.sum((out - T) ** 2)) / 5
 
     assert_grad_close("da1", back.da[1], central_diff(loss_of_a1, a1))
@@ -85,7 +82,7 @@ def test_init_std_formulas():
     assert init_std(100, 50, "xavier") == pytest.approx(np.sqrt(2 / 150))
     assert init_std(100, 50, "normal", scale=0.3) == pytest.approx(0.3)
     assert init_std(64, 64, "he", scale=2.0) == pytest.approx(2 * np.sqrt(2 / 64))
-    W = init_mlp([400, 300], init="he", seed=0)[0]["W"]
+    W = init_mlp([400, 300], init="he", seed=0)["W1"]
     assert W.std() == pytest.approx(np.sqrt(2 / 400), rel=0.01)
 
 
@@ -147,7 +144,8 @@ def test_clipping_tames_an_exploding_training_run():
     assert wild.diverged and not tame.diverged
     assert tame.clipped.any() and np.isfinite(tame.losses).all()
     assert tame.losses[-1] < tame.losses[0]
-    assert params[0]["W"] is not tame.params[0]["W"]  # the input params are not changed
+    assert params["W1"] is not tame.params["W1"]  # the input params are not changed
+    assert tame.dW_norms.shape == (15, 11) and tame.total_norms.shape == (15,)
 
 
 def test_bad_input_to_the_mlp():
@@ -156,10 +154,8 @@ def test_bad_input_to_the_mlp():
         mlp_forward(np.ones((1, 3)), params, norm="batch")
     with pytest.raises(ValueError, match=r"X must have shape \(any, 3\) .*got \(2, 4\)"):
         mlp_forward(np.ones((2, 4)), params)
-    bad = [dict(p) for p in params]
-    bad[1] = {**bad[1], "W": np.ones((3, 4))}
-    with pytest.raises(ValueError, match=r"params\[1\]\['W'\] must have shape \(4, any\), got \(3, 4\)"):
-        mlp_forward(np.ones((2, 3)), bad)
+    with pytest.raises(ValueError, match=r"W2 must have shape \(4, any\), got \(3, 4\)"):
+        mlp_forward(np.ones((2, 3)), {**params, "W2": np.ones((3, 4))})
     with pytest.raises(ValueError, match="activation must be one of"):
         mlp_forward(np.ones((2, 3)), params, activation="softplus")
     with pytest.raises(ValueError, match="gamma"):

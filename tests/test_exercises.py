@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import CHAPTERS
+from common import CHAPTERS
 
 from backprop_lib.autograd import Function
 from backprop_lib.exercises import EXERCISES, check
@@ -88,7 +88,7 @@ def query_backward(de, k):
     return k @ de
 
 
-def keys_backward(de, q, k):
+def keys_backward(de, q, _k):
     return np.outer(q, de)
 
 
@@ -123,7 +123,7 @@ def layernorm_backward(dout, x, gamma, eps=1e-5):
     return dx, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
 
 
-def he_std(fan_in, fan_out):
+def he_std(_fan_in, fan_out):
     return np.sqrt(2.0 / fan_out)
 
 
@@ -171,19 +171,19 @@ def test_every_exercise_has_a_held_back_case_and_a_random_upstream(name):
     assert len(shapes) >= 2 or all(np.ndim(v) == 0 for c in cases for v in c.point.values())
 
 
-def _stub(*args):
+def _stub(*_args):
     return None
 
 
 class _StubTanh(Tanh):
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(_ctx, _grad_output):
         return None
 
 
 class _StubMatMul(MatMul):
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(_ctx, _grad_output):
         return None
 
 
@@ -216,7 +216,7 @@ MISTAKES = [
     # wrong shape: transposed dW on a non-square W, with the brief's wording
     ("linear_rows", lambda dY, X, W: (dY @ W.T, dY.T @ X, dY.sum(0)), "transpose",
      ["dW has shape (2, 3) but W has shape (3, 2)", "shape of its variable", "did you transpose"]),
-    ("keys_gradient", lambda de, q, k: np.outer(de, q), "transpose", ["did you transpose"]),
+    ("keys_gradient", lambda de, q, _k: np.outer(de, q), "transpose", ["did you transpose"]),
     # transposed result where the shapes agree (square case, held back)
     ("matmul_function", None, "transpose", ["grad_b has shape (4, 3) but b has shape (3, 4)"]),
     ("keys_gradient",  # transposed only where it still fits: the held-back square case
@@ -238,9 +238,9 @@ MISTAKES = [
     ("linear_cols", lambda dZ, W, X: (dZ @ X.T, W.T @ dZ, dZ.sum(0)), "batch_sum",
      ["axis 1", "columns"]),
     # uniform-upstream shortcut: right only when dout is all ones
-    ("mul_gate", lambda d, x, y: (y, x), "uniform", ["right when dout is all ones", "depend on dout"]),
-    ("softmax_vjp", lambda d, a: np.zeros_like(a), "uniform", ["all ones"]),
-    ("abs_vjp", lambda d, x: np.sign(x), "uniform", ["all ones"]),
+    ("mul_gate", lambda _d, x, y: (y, x), "uniform", ["right when dout is all ones", "depend on dout"]),
+    ("softmax_vjp", lambda _d, a: np.zeros_like(a), "uniform", ["all ones"]),
+    ("abs_vjp", lambda _d, x: np.sign(x), "uniform", ["all ones"]),
     ("tanh_function", None, "uniform", ["grad_output is all ones"]),
     # wrong shape in general, and the right numbers in the wrong shape
     ("hidden_delta", lambda d, W, a: (a * (1 - a) * (W.T @ d))[:, None], "reshape",
@@ -255,12 +255,12 @@ MISTAKES = [
     ("scaled_scores", lambda dS, Q, K: (K @ dS / np.sqrt(3), Q @ dS.T / np.sqrt(3)), "exception",
      ["raised ValueError", "np.swapaxes(M, -1, -2)"]),
     # typical mistakes of single exercises
-    ("max_gate", lambda d, x, y: (d, d), "distributor", ["add gate", "routes"]),
+    ("max_gate", lambda d, _x, _y: (d, d), "distributor", ["add gate", "routes"]),
     ("max_gate", lambda d, x, y: (0.0, d) if x > y else (d, 0.0), "swapped", ["smaller input"]),
     ("mul_gate", lambda d, x, y: (d * x, d * y), "not_swapped", ["OTHER input"]),
     ("sigmoid_gate", lambda d, s: d * s, "local", ["a (1 - a)"]),
     ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
-    ("hidden_delta", lambda d, W, a: W.T @ d, "local", ["a1 (1 - a1)"]),
+    ("hidden_delta", lambda d, W, _a: W.T @ d, "local", ["a1 (1 - a1)"]),
     ("matmul_function", None, "order", ["swapped", "order"]),
     ("softmax_keys", lambda dA, A: A * (dA - np.sum(A * dA, axis=-1, keepdims=True)), "axis",
      ["axis -2"]),
@@ -283,16 +283,16 @@ MISTAKES = [
     ("layernorm_backward",
      lambda d, x, g: (layernorm_backward(d, x, g)[0], (d * x).sum(axis=0), d.sum(axis=0)), "entry",
      ["dgamma"]),
-    ("he_scale", lambda fan_in, fan_out: np.sqrt(2.0 / fan_in), "fan_in", ["forward condition", "fan_out"]),
-    ("he_scale", lambda fan_in, fan_out: np.sqrt(1.0 / fan_out), "relu_half", ["E[relu'^2] = 1/2"]),
-    ("he_scale", lambda fan_in, fan_out: 2.0 / fan_out, "variance", ["standard deviation"]),
+    ("he_scale", lambda fan_in, _fan_out: np.sqrt(2.0 / fan_in), "fan_in", ["forward condition", "fan_out"]),
+    ("he_scale", lambda _fan_in, fan_out: np.sqrt(1.0 / fan_out), "relu_half", ["E[relu'^2] = 1/2"]),
+    ("he_scale", lambda _fan_in, fan_out: 2.0 / fan_out, "variance", ["standard deviation"]),
     ("he_scale", lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out)), "xavier", ["Xavier"]),
-    ("he_scale", lambda fan_in, fan_out: 0.1, "entry", ["your function gives 0.1"]),
+    ("he_scale", lambda _fan_in, _fan_out: 0.1, "entry", ["your function gives 0.1"]),
     # an exception is reported briefly, with the case
     ("linear_rows", lambda dY, X, W: (dY @ W, X.T @ dY, dY.sum(0)), "exception",
      ["raised ValueError", "case 1 of 4", "inner sizes"]),
     # wrong number of results
-    ("linear_rows", lambda dY, X, W: dY @ W.T, "count", ["tuple (dX, dW, db) of 3 gradients"]),
+    ("linear_rows", lambda dY, _X, W: dY @ W.T, "count", ["tuple (dX, dW, db) of 3 gradients"]),
     # nothing else fits: the first wrong entry, with expected and given values
     ("hidden_delta", lambda d, W, a: a * (1 - a) * (W.T @ d) + np.arange(a.size).reshape(a.shape),
      "entry", ["entries of delta1 are wrong", "delta1[1]", "expected", "your function gives"]),
@@ -315,7 +315,7 @@ class _MatMulSwapped(MatMul):
 
 class _TanhOnes(Tanh):
     @staticmethod
-    def backward(ctx, grad_output):
+    def backward(ctx, _grad_output):  # ignores the upstream gradient: the mistake under test
         (t,) = ctx.saved_tensors
         return 1.0 - t**2
 
@@ -390,7 +390,8 @@ def test_stub_cell_stores_the_stub_feedback_and_the_solution_is_a_closed_dropdow
         path, src, name, solution):
     cell = next(c for c in _cells(path) if "".join(c["source"]) == src)
     shown = "".join("".join(o.get("data", {}).get("text/plain", "")) for o in cell["outputs"])
-    assert "not implemented yet" in shown
+    assert "not implemented yet" in shown, f"{path.name}: the stub cell of {name!r} shows {shown!r}"
+
     assert solution.startswith(":::{dropdown} Solution\n```python\n")
     assert ":open:" not in solution
 

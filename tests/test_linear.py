@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from common import ROOT
 from helpers import assert_grad_close, central_diff
 from prose_numbers import output_numbers
 

@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from common import ROOT
 from helpers import assert_grad_close, central_diff
 from prose_numbers import matches, output_numbers
 

@@ -5,7 +5,7 @@ import re
 import sys
 
 import pytest
-from conftest import CHAPTERS, ROOT
+from common import CHAPTERS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 from sync_repo_url import MARK, install_line, repo_url  # noqa: E402
@@ -83,3 +83,52 @@ def test_every_figure_has_alt_text(path):
         assert len(alt) > 20, (
             f"{path.name} cell {i} draws a figure without alt text: describe it in "
             "tools/figure_alt.py and run `python tools/figure_alt.py`")
+
+
+# A float printed with 15 or more significant digits shows its last bits, and those depend on
+# the CPU (numpy picks exp/log kernels by CPU feature): print through a fixed precision.
+LONG_FLOAT = re.compile(r"(?<![\w.])[-+]?(?:\d+\.\d*|\.\d+)(?:[eE][-+]?\d+)?")
+MAX_SIGNIFICANT = 14
+
+
+def significant_digits(number: str) -> int:
+    """Significant digits of a decimal literal: 0.2343996555 has 10, 1.50e-07 has 3."""
+    mantissa = re.split(r"[eE]", number.lstrip("+-"))[0].replace(".", "")
+    return len(mantissa.lstrip("0")) or 1
+
+
+def long_floats(text: str) -> list[str]:
+    return [m.group(0) for m in LONG_FLOAT.finditer(text)
+            if significant_digits(m.group(0)) > MAX_SIGNIFICANT]
+
+
+def output_texts(cell):
+    for out in cell.get("outputs", []):
+        if out["output_type"] == "stream":
+            yield "".join(out["text"])
+        for mime, value in out.get("data", {}).items():
+            if mime.startswith("text/") or mime in {"application/json"}:
+                yield value if isinstance(value, str) else "".join(value)
+
+
+def test_long_float_detector():
+    assert long_floats("loss: 0.23439965549479272") == ["0.23439965549479272"]
+    assert long_floats("x = -1.2345678901234567e-05 and 3.141592653589793") == [
+        "-1.2345678901234567e-05", "3.141592653589793"]
+    assert long_floats("loss: 0.2343996555, 1.50e-07, 134217728 bytes, 0x7f3a2b1c9d80") == []
+    assert long_floats("0.000000000000012") == []  # 2 significant digits
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=IDS)
+def test_no_stored_output_shows_the_last_bits_of_a_float(path):
+    """Issue 13: outputs must reproduce on any CPU. The only exception is a cell tagged both
+    `machine-dependent` and `nbval-ignore-output` (its prose must say why)."""
+    bad = []
+    for i, cell in enumerate(code_cells(load(path))):
+        tags = set(cell["metadata"].get("tags", []))
+        if {"machine-dependent", "nbval-ignore-output"} <= tags:
+            continue
+        for text in output_texts(cell):
+            bad += [f"cell {i}: {n}" for n in long_floats(text)]
+    assert not bad, (f"{path.name} prints floats with more than {MAX_SIGNIFICANT} significant "
+                     f"digits (their last bits depend on the CPU; use a fixed precision): {bad}")

@@ -8,7 +8,7 @@ import sys
 
 import nbformat
 import pytest
-from conftest import ROOT
+from common import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 from widget_driver import chapters_with_widgets, drive  # noqa: E402

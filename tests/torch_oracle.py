@@ -2,7 +2,7 @@
 
 Modelled on early tinygrad's ``helper_test_op``. A cross-check is one line:
 
-    from conftest import require
+    from common import require
     torch = require("torch", "PyTorch is the test oracle")  # skip locally, fail in CI
     from torch_oracle import check_op, from_autograd        # noqa: E402  (import after require)
 
@@ -31,8 +31,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from backprop_lib.autograd import Tensor
 from backprop_lib.engine import Node
+from backprop_lib.tensor import Tensor
 
 RTOL, ATOL = 1e-9, 1e-11
 

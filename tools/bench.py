@@ -223,24 +223,24 @@ def deep_bn_workload(torch, depth=20, width=256, batch=128, seed=0):
 
     def ours():
         out, cache = mlp_forward(X, params, activation="relu", norm="batch")
-        return mlp_backward(dout, cache).grads[0]["W"][0, 0]
+        return mlp_backward(dout, cache).grads["W1"][0, 0]
 
-    tp = [{k: torch.tensor(v, requires_grad=True) for k, v in p.items()} for p in params]
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
     tx, tdout = torch.tensor(X), torch.tensor(dout)
 
     def theirs():
         a = tx
-        for i, p in enumerate(tp):
-            z = a @ p["W"] + p["b"]
-            if i == len(tp) - 1:
+        for layer in range(1, depth + 1):
+            z = a @ tp[f"W{layer}"] + tp[f"b{layer}"]
+            if layer == depth:
                 a = z
                 break
-            a = torch.relu(F.batch_norm(z, None, None, p["gamma"], p["beta"], training=True, eps=1e-5))
+            a = torch.relu(F.batch_norm(z, None, None, tp[f"gamma{layer}"], tp[f"beta{layer}"],
+                                        training=True, eps=1e-5))
         a.backward(tdout)
-        g = float(tp[0]["W"].grad[0, 0])
-        for p in tp:
-            for t in p.values():
-                t.grad = None
+        g = float(tp["W1"].grad[0, 0])
+        for t in tp.values():
+            t.grad = None
         return g
 
     return ours, theirs

@@ -27,111 +27,12 @@ import time
 from pathlib import Path
 
 import nbformat
+from widget_kernel_program import MARK
 
 ROOT = Path(__file__).resolve().parents[1]
-MARK = "@@WIDGET-DRIVER@@"
 
-# Runs inside the chapter's kernel after all its cells. Prints one JSON line after MARK.
-PROBE = r'''
-def __widget_probe(latency_samples):
-    import json, sys, time, traceback, warnings
-    import ipywidgets
-    from ipywidgets import interactive
-    from ipywidgets.widgets import widget as _wmod
-    from IPython import get_ipython
-
-    live = getattr(_wmod, "_instances", None)
-    if live is None:  # older ipywidgets
-        live = ipywidgets.Widget.widgets
-    found = [w for w in list(live.values()) if isinstance(w, interactive)]
-    ip = get_ipython()
-    report = []
-
-    def extremes(c):
-        from ipywidgets import Checkbox, Dropdown, FloatLogSlider, ToggleButtons, RadioButtons
-        if isinstance(c, FloatLogSlider):
-            return [c.base ** c.min, c.base ** c.max]
-        if isinstance(c, (Dropdown, ToggleButtons, RadioButtons)):
-            return [v for _, v in c._options_full] if hasattr(c, "_options_full") else list(c.options)
-        if isinstance(c, Checkbox):
-            return [True, False]
-        if hasattr(c, "min") and hasattr(c, "max"):
-            return [c.min, c.max]
-        return []
-
-    for idx, w in enumerate(found):
-        name = getattr(w.f, "__name__", repr(w.f))
-        controls = [c for c in w.kwargs_widgets if hasattr(c, "value")]
-        defaults = {c._kwarg: c.value for c in controls}
-        errors, warns, checks = [], [], 0
-        state = {}
-        orig = ip.showtraceback
-
-        def record(*a, **k):
-            etype, value, _ = sys.exc_info()
-            errors.append({"values": dict(state), "error": f"{etype.__name__}: {value}"})
-
-        def run(setter):
-            nonlocal checks
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                setter()
-                w.update()  # explicit: setting an unchanged value fires no observer
-            for m in caught:
-                warns.append({"values": dict(state), "warning": f"{m.category.__name__}: {m.message}"})
-            checks += 1
-
-        def set_all(vals):
-            for c in controls:  # set quietly; run() then calls one update with all values
-                c.unobserve(w.update, names="value")
-                try:
-                    if c._kwarg in vals:
-                        c.value = vals[c._kwarg]
-                finally:
-                    c.observe(w.update, names="value")
-            state.clear()
-            state.update({c._kwarg: c.value for c in controls})
-
-        ip.showtraceback = record
-        try:
-            import matplotlib.pyplot as plt
-            for c in controls:
-                for v in extremes(c):
-                    run(lambda c=c, v=v: set_all({**defaults, c._kwarg: v}))
-                    plt.close("all")
-            for end in (0, -1):  # every control at its low end, then at its high end
-                vals = {c._kwarg: (extremes(c) or [c.value])[end] for c in controls}
-                run(lambda vals=vals: set_all(vals))
-                plt.close("all")
-            set_all(defaults)
-            latency = []
-            slider = next((c for c in controls if hasattr(c, "min") and hasattr(c, "max")
-                           and not isinstance(c.value, bool)), None)
-            if latency_samples and slider is not None:
-                lo, hi = slider.min, slider.max
-                log = hasattr(slider, "base")
-                for i in range(latency_samples):
-                    t = (i % 10 + 1) / 11  # ten values strictly inside the range, cycled
-                    v = lo + t * (hi - lo)
-                    if isinstance(slider.value, int):
-                        v = int(round(v))
-                        if v == slider.value:
-                            v = lo if v != lo else hi
-                    v = slider.base ** v if log else v
-                    t0 = time.perf_counter()
-                    slider.value = v  # the observer runs the update synchronously
-                    latency.append(time.perf_counter() - t0)
-                    plt.close("all")
-                set_all(defaults)
-                w.update()
-        finally:
-            ip.showtraceback = orig
-        report.append({"index": idx, "function": name, "controls": sorted(defaults),
-                       "updates": checks, "errors": errors, "warnings": warns,
-                       "latency_control": getattr(slider, "_kwarg", None) if latency_samples else None,
-                       "latency_s": latency})
-    print("@@WIDGET-DRIVER@@" + json.dumps(report))
-'''
+# Runs inside the chapter's kernel after all its cells (a module, so that ruff checks it).
+PROGRAM = Path(__file__).with_name("widget_kernel_program.py")
 
 
 def drive(path, latency_samples: int = 0, timeout: int = 300) -> list[dict]:
@@ -151,7 +52,7 @@ def drive(path, latency_samples: int = 0, timeout: int = 300) -> list[dict]:
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code":
                 _run(kc, cell.source, f"{path.name} cell {i}", timeout)
-        text = _run(kc, PROBE + f"\n__widget_probe({int(latency_samples)})\n",
+        text = _run(kc, PROGRAM.read_text() + f"\nwidget_probe({int(latency_samples)})\n",
                     f"{path.name} widget probe", timeout)
     finally:
         kc.stop_channels()

@@ -185,7 +185,7 @@ def _describe(case: Case, index: int, total: int) -> str:
     return f"case {index + 1} of {total}, {which}: {shapes}"
 
 
-def _shape_feedback(ex, gname, var, g, e, case) -> Feedback | None:
+def _shape_feedback(ex, gname, var, g, e) -> Feedback | None:
     s, gs = e.shape, g.shape
     if gs == s:
         return None
@@ -217,7 +217,7 @@ def _shape_feedback(ex, gname, var, g, e, case) -> Feedback | None:
     return Feedback(False, "shape", head + ".")
 
 
-def _value_feedback(ex, fn, gname, var, g, e, case, point, dout, expected_all, k) -> Feedback:
+def _value_feedback(ex, fn, gname, var, g, e, case, point, dout) -> Feedback:
     if _close(-g, e):
         return Feedback(False, "sign", f"{gname} has the right size in every entry but the "
                         f"opposite sign: check the sign of the local derivative (or a "
@@ -289,10 +289,9 @@ def run(ex: Exercise, fn) -> Feedback:
                         fb = Feedback(False, m.kind, f"{gname}: {m.message}")
                         break
                 if fb is None:
-                    fb = _shape_feedback(ex, gname, var, g, e, case)
+                    fb = _shape_feedback(ex, gname, var, g, e)
                 if fb is None:
-                    fb = _value_feedback(ex, fn, gname, var, g, e, case, point, dout,
-                                         expected, k)
+                    fb = _value_feedback(ex, fn, gname, var, g, e, case, point, dout)
                 raise _Stop(fb)
         except _Stop as stop:
             fb = stop.feedback

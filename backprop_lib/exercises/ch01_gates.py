@@ -41,7 +41,7 @@ MUL = Exercise(
         Mistake(lambda p, d: (d * p["x"], d * p["y"]), "not_swapped",
                 "each input's local gradient is the OTHER input (df/dx = y): the multiply gate "
                 "switches its inputs."),
-        Mistake(lambda p, d: (d, d), "distributor",
+        Mistake(lambda _p, d: (d, d), "distributor",
                 "both inputs got dout unchanged: that is the add gate (local gradients 1); "
                 "for f = x y the local gradients are y and x."),
     ),
@@ -55,13 +55,13 @@ MAX = Exercise(
     call=lambda fn, p, dout: fn(dout, p["x"], p["y"]),
     cases=_pairs,
     mistakes=(
-        Mistake(lambda p, d: (d, d), "distributor",
+        Mistake(lambda _p, d: (d, d), "distributor",
                 "both inputs got dout: that is the add gate. The max gate routes: only the "
                 "input that won (the larger one) affects f, so the other gets 0."),
         Mistake(lambda p, d: (d * (p["x"] < p["y"]), d * (p["y"] < p["x"])), "swapped",
                 "the gradient went to the smaller input; it belongs to the larger one, the "
                 "only input that f depends on near this point."),
-        Mistake(lambda p, d: (max(p["x"], p["y"]) * (p["x"] > p["y"]),
+        Mistake(lambda p, _d: (max(p["x"], p["y"]) * (p["x"] > p["y"]),
                               max(p["x"], p["y"]) * (p["y"] > p["x"])), "value",
                 "you routed the forward value max(x, y); backward routes the upstream "
                 "gradient dout."),

@@ -60,7 +60,7 @@ ABS = Exercise(
     call=lambda fn, p, dout: fn(dout, p["x"]),
     cases=_abs_cases,
     mistakes=(
-        Mistake(lambda p, d: (d,), "identity",
+        Mistake(lambda _p, d: (d,), "identity",
                 "you passed dout through unchanged; where x < 0, |x| = -x, so the local "
                 "gradient there is -1."),
         Mistake(lambda p, d: (d * np.abs(p["x"]),), "value",

@@ -32,7 +32,7 @@ LINEAR_ROWS = Exercise(
     call=lambda fn, p, dY: fn(dY, p["X"], p["W"]),
     cases=_row_cases,
     mistakes=(
-        Mistake(lambda p, d: (None, None, d[0]), "batch_sum",
+        Mistake(lambda _p, d: (None, None, d[0]), "batch_sum",
                 "you took the first example's row of dY; b is added to every row, so db "
                 "sums the rows of dY over the whole batch."),
     ),
@@ -47,7 +47,7 @@ LINEAR_COLS = Exercise(
     call=lambda fn, p, dZ: fn(dZ, p["W"], p["X"]),
     cases=_col_cases,
     mistakes=(
-        Mistake(lambda p, d: (None, None, d.sum(axis=0)), "batch_sum",
+        Mistake(lambda _p, d: (None, None, d.sum(axis=0)), "batch_sum",
                 "you summed dZ over its rows (axis 0), which mixes the outputs; in the column "
                 "convention the examples are the columns, so db sums over axis 1."),
     ),

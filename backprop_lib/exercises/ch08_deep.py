@@ -110,7 +110,7 @@ class FormulaExercise:
     name: str
     function: str
     returns: str
-    want: object  # want(**point) -> float
+    want: object  # want(*point values) -> float
     cases: object  # cases(rng) -> list[Case]
     mistakes: tuple = ()  # (function of the point, kind, message)
 
@@ -137,14 +137,15 @@ class FormulaExercise:
 
         points = [c.point for c in cases]
         for i, (p, g) in enumerate(zip(points, got, strict=True)):
-            if same(g, self.want(**p)):
+            if same(g, self.want(*p.values())):
                 continue
             where = ", ".join(f"{k} = {v}" for k, v in p.items())
             # a mistake is named when it explains every case (square cases cannot tell some apart)
             for wrong, kind, message in self.mistakes:
-                if all(same(h, wrong(**q)) for q, h in zip(points, got, strict=True)):
+                if all(same(h, wrong(*q.values())) for q, h in zip(points, got, strict=True)):
                     return Feedback(False, kind, f"{message}\n  (case {i + 1} of {len(cases)}: {where})")
-            return Feedback(False, "entry", f"for {where} the scale is {self.want(**p):.6g}; your function "
+            want = self.want(*p.values())
+            return Feedback(False, "entry", f"for {where} the scale is {want:.6g}; your function "
                             f"gives {g:.6g}.\n  (case {i + 1} of {len(cases)})")
         return Feedback(True, "pass", f"Correct: {self.function} passes all {len(cases)} cases (the "
                         f"chapter's setting and {len(cases) - 1} held-back ones, fan_in != fan_out).")
@@ -154,17 +155,18 @@ HE_SCALE = FormulaExercise(
     name="he_scale", function="he_std",
     returns="omega, one number: the standard deviation of the weights of a ReLU layer with W of "
             "shape (fan_in, fan_out) that keeps Var(dL/da) the same below and above the layer",
-    want=lambda fan_in, fan_out: float(np.sqrt(2.0 / fan_out)),
-    cases=lambda rng: [Case({"fan_in": a, "fan_out": b}) for a, b in [(64, 64), (100, 25), (16, 64), (3, 7)]],
+    want=lambda _fan_in, fan_out: float(np.sqrt(2.0 / fan_out)),
+    cases=lambda _rng: [Case({"fan_in": a, "fan_out": b})
+                        for a, b in [(64, 64), (100, 25), (16, 64), (3, 7)]],
     mistakes=(
-        (lambda fan_in, fan_out: np.sqrt(2.0 / fan_in), "fan_in",
+        (lambda fan_in, _fan_out: np.sqrt(2.0 / fan_in), "fan_in",
          "that is the forward condition (it keeps Var(a) constant). In the backward pass "
          "da^{l-1} = (f' * da^l) W^T sums over the fan_out entries of da^l, so Var(dL/da) is "
          "kept when fan_out * omega^2 / 2 = 1."),
-        (lambda fan_in, fan_out: np.sqrt(1.0 / fan_out), "relu_half",
+        (lambda _fan_in, fan_out: np.sqrt(1.0 / fan_out), "relu_half",
          "you left out the ReLU: relu'(z) is 1 for half of the units and 0 for the rest, so "
          "E[relu'^2] = 1/2 and the variance is halved at every layer; the 2 puts it back."),
-        (lambda fan_in, fan_out: 2.0 / fan_out, "variance",
+        (lambda _fan_in, fan_out: 2.0 / fan_out, "variance",
          "that is the variance omega^2; the function should return the standard deviation omega."),
         (lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out)), "xavier",
          "that is Xavier/Glorot's compromise for tanh, without the ReLU's factor 2 on each condition."),

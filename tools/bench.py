@@ -246,26 +246,46 @@ def deep_bn_workload(torch, depth=20, width=256, batch=128, seed=0):
     return ours, theirs
 
 
+def _deep_times() -> dict:
+    """Run in a subprocess (the BLAS thread count is fixed when numpy loads): the two timings."""
+    import torch
+
+    ours, theirs = deep_bn_workload(torch)
+    ours(), theirs()  # warm up
+    # interleaved, so that both see the same machine load (2 shared cores: it changes by the minute)
+    pairs = [(median_time(ours, repeat=1, number=3), median_time(theirs, repeat=1, number=3))
+             for _ in range(9)]
+    return {"ours": statistics.median(p[0] for p in pairs), "theirs": statistics.median(p[1] for p in pairs),
+            "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
 def deep_section(samples: int) -> str:
-    rows = ["| workload | backprop_lib (ms) | PyTorch eager (ms) | ours / torch | target | met |",
-            "| --- | --- | --- | --- | --- | --- |"]
+    import json
+
+    rows = ["| workload | threads | backprop_lib (ms) | PyTorch eager (ms) | ours / torch | target | met |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError:
-        rows.append("| (PyTorch is not installed: comparison skipped) | | | | | |")
+        rows.append("| (PyTorch is not installed: comparison skipped) | | | | | | |")
     else:
-        ours, theirs = deep_bn_workload(torch)
-        ours(), theirs()  # warm up
-        # interleaved, so that both see the same machine load (2 shared cores: it changes by the minute)
-        pairs = [(median_time(ours, repeat=1, number=3), median_time(theirs, repeat=1, number=3))
-                 for _ in range(9)]
-        t_ours, t_theirs = statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
-        r = t_ours / t_theirs
-        print(f"deep BN MLP: ours {t_ours * 1e3:.2f} ms, torch {t_theirs * 1e3:.2f} ms, ratio {r:.2f}")
-        rows.append(f"| depth-20 width-256 ReLU MLP with BatchNorm (training mode), forward + backward, "
-                    f"batch 128 (`deep.mlp_forward` + `mlp_backward`; torch {torch.__version__}, "
-                    f"{torch.get_num_threads()} threads) | {t_ours * 1e3:.2f} | {t_theirs * 1e3:.2f} "
-                    f"| {r:.2f} | <= 1.5 | {ok(r <= TARGETS['deep_bn'])} |")
+        for threads in (1, None):  # one BLAS thread on both sides, then each library's default
+            env = dict(os.environ)
+            if threads:
+                env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+            code = ("import json, sys; sys.path.insert(0, 'tools'); import bench; "
+                    "print(json.dumps(bench._deep_times()))")
+            proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                                  text=True, check=True)
+            t = json.loads(proc.stdout.strip().splitlines()[-1])
+            r = t["ours"] / t["theirs"]
+            print(f"deep BN MLP, {t['threads']} threads: ours {t['ours'] * 1e3:.2f} ms, torch "
+                  f"{t['theirs'] * 1e3:.2f} ms, ratio {r:.2f}")
+            rows.append(f"| depth-20 width-256 ReLU MLP with BatchNorm (training mode), forward + backward, "
+                        f"batch 128 (`deep.mlp_forward` + `mlp_backward`; torch {t['torch']}) "
+                        f"| {t['threads']} | {t['ours'] * 1e3:.2f} | {t['theirs'] * 1e3:.2f} | {r:.2f} "
+                        f"| <= 1.5 "
+                        f"| {ok(r <= TARGETS['deep_bn'])} |")
     from widget_driver import drive
 
     wrows = ["| widget | control moved | median update (ms) | max (ms) | target (ms) | met |",
@@ -278,7 +298,9 @@ def deep_section(samples: int) -> str:
                      f"| {1e3 * max(lat):.1f} | {1e3 * TARGETS['widget']:.0f} "
                      f"| {ok(med <= TARGETS['widget'])} |")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return ("float64; ours and torch's runs interleaved, median of 9 rounds of 3 runs after a warm-up; "
+    return ("float64; ours and torch's runs interleaved, median of 9 rounds of 3 runs after a warm-up, in a "
+            "fresh process per thread setting (1: OPENBLAS/OMP/MKL_NUM_THREADS=1 for numpy and torch; 2: "
+            "their defaults, at the mercy of the shared cores' load); "
             f"load average {load:.1f} on {os.cpu_count()} cores when measured. The widget row is also in "
             "section 2 "
             "after a full run.\n\n" + "\n".join(rows) + "\n\n" + "\n".join(wrows))

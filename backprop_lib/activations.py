@@ -13,7 +13,8 @@ import numpy as np
 
 from ._validate import checked
 
-__all__ = ["sigmoid", "sigmoid_backward", "softmax", "softmax_jacobian", "softmax_vjp"]
+__all__ = ["sigmoid", "sigmoid_backward", "softmax", "softmax_jacobian", "softmax_vjp",
+           "tanh", "tanh_backward", "relu", "relu_backward"]
 
 
 @checked(z="*")
@@ -65,3 +66,36 @@ def softmax_vjp(dout, a, axis: int = 0) -> np.ndarray:
     """
     _axis(axis, a, "a")
     return a * (dout - np.sum(a * dout, axis=axis, keepdims=True))
+
+
+# ---------------------------------------------------------------- tanh and ReLU (Chapter 8)
+
+@checked(z="*")
+def tanh(z) -> np.ndarray:
+    """tanh(z) = (e^z - e^-z) / (e^z + e^-z), element-wise; any shape.
+
+    Derived in: chapters/08_deep_networks.ipynb
+    """
+    return np.tanh(z)
+
+
+@checked(a="*", dout="=a")
+def tanh_backward(dout, a) -> np.ndarray:
+    """dz = dout * (1 - a^2), where a = tanh(z) is the saved forward output; tanh' <= 1."""
+    return dout * (1.0 - a * a)
+
+
+@checked(z="*")
+def relu(z) -> np.ndarray:
+    """relu(z) = max(z, 0), element-wise; any shape."""
+    return np.maximum(z, 0.0)
+
+
+@checked(a="*", dout="=a")
+def relu_backward(dout, a) -> np.ndarray:
+    """dz = dout * [a > 0], where a = relu(z) is the saved output (a > 0 exactly when z > 0).
+
+    At z = 0 the derivative is taken as 0, as PyTorch does. Any shape (vectorized.relu_vjp is
+    the one-vector form of Chapter 2).
+    """
+    return dout * (a > 0)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 MINUS = "\u2212"
 PROSE_NUMBER = re.compile(
-    r"(?<![\w.\\^_])(?P<sign>[-\u2212])?(?P<num>\d+\.\d+)(?![\d.]*\d)(?!\.\d)"
-)
+    r"(?<![\w.\\^_])(?P<sign>[-\u2212])?(?P<num>\d+\.\d+(?:e[-+]\d+)?)(?![\d.]*\d)(?!\.\d)"
+)  # an exponent (2.50e-18) is part of the number: it is compared to its own digits
 OUTPUT_NUMBER = re.compile(r"[-\u2212]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 NOT_NUMBERS = [
     re.compile(r"^\s*#+\s+[\d.]+", re.M),  # numbered headings
@@ -135,11 +135,14 @@ def prose_numbers(source: str):
         # "0.2 - 0.15": an unsigned number after a spaced minus is the size of a negative term
         binary = binary or (not sign and before.endswith(("-", MINUS)))
         ctx = source[max(0, m.start() - 30): m.end() + 10].replace("\n", " ")
-        yield sign + num, value, len(num.split(".")[1]), binary, ctx
+        mantissa, _, exponent = num.partition("e")
+        yield sign + num, value, (len(mantissa.split(".")[1]), int(exponent or 0)), binary, ctx
 
 
-def matches(value: float, decimals: int, computed: list[float]) -> bool:
-    tol = 0.5 * 10.0**-decimals + 1e-12
+def matches(value: float, decimals, computed: list[float]) -> bool:
+    """``decimals``: the digits after the point, or (digits, exponent) for 2.50e-18."""
+    digits, exponent = decimals if isinstance(decimals, tuple) else (decimals, 0)
+    tol = 0.5 * 10.0 ** (exponent - digits) + (1e-12 if exponent == 0 else 0.0)
     return any(abs(v - value) <= tol for v in computed)
 
 

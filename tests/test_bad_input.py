@@ -29,10 +29,12 @@ import numpy as np
 import pytest
 
 import backprop_lib
+from backprop_lib import deep
 from backprop_lib import network as nw
 from backprop_lib.attention_head import attention_head_forward
 from backprop_lib.engine import Node
 from backprop_lib.linear import linear_forward, linear_forward_col
+from backprop_lib.normalization import RunningStats, batch_norm_forward, layer_norm_forward
 from backprop_lib.tensor import Tensor
 from backprop_lib.vectorized import wx_norm_sq
 
@@ -87,6 +89,12 @@ CASES = {
     "activations.softmax_jacobian": Case(lambda: dict(a=P(3)), wrong={"a": (3, 2)}),
     "activations.softmax_vjp": Case(lambda: dict(dout=A(3, 2), a=P(3, 2)),
                                     wrong={"dout": (2, 3), "a": (1, 1, 1, 2)}),
+    "activations.tanh": Case(lambda: dict(z=A(3, 2)), any_shape=("z",)),
+    "activations.tanh_backward": Case(lambda: dict(dout=A(3, 2), a=P(3, 2)), wrong={"dout": (2, 3)},
+                                      any_shape=("a",)),
+    "activations.relu": Case(lambda: dict(z=A(3, 2)), any_shape=("z",)),
+    "activations.relu_backward": Case(lambda: dict(dout=A(3, 2), a=A(3, 2)), wrong={"dout": (2, 3)},
+                                      any_shape=("a",)),
     # attention
     "attention.weighted_values": Case(lambda: dict(V=A(2, 3), A=A(3)),
                                       wrong={"V": (2, 3, 1, 1), "A": (4,)}),
@@ -149,6 +157,27 @@ CASES = {
     "cross_entropy.binary_cross_entropy_with_logits_backward": Case(
         lambda: dict(z=A(3, 2), y=P(3, 2), dout=1.5), wrong={"y": (2, 3)}, any_shape=("z",),
         reals=("dout",)),
+    # clipping
+    "clipping.clip_grad_norm": Case(lambda: dict(grads=[A(2, 3), A(4)], max_norm=1.5),
+                                    objects=("grads",), reals=("max_norm",)),
+    # deep
+    "deep.init_std": Case(lambda: dict(fan_in=4, fan_out=3, init="he", scale=1.5),
+                          counts=("fan_in", "fan_out"), reals=("scale",)),
+    "deep.init_mlp": Case(lambda: dict(sizes=[3, 4, 2], init="xavier", scale=1.0, norm="batch", seed=1),
+                          objects=("sizes",), reals=("scale",), counts=("seed",)),
+    "deep.mlp_forward": Case(lambda: dict(X=A(4, 3) / 5, params=deep.init_mlp([3, 4, 2], norm="batch"),
+                                          activation="tanh", norm="batch", residual=False),
+                             wrong={"X": (4, 2)}, objects=("params", "residual")),
+    "deep.mlp_backward": Case(lambda: dict(dout=A(4, 2), cache=deep.mlp_forward(A(4, 3) / 5,
+                                                                                deep.init_mlp([3, 4, 2]))[1]),
+                              wrong={"dout": (4, 3)}, objects=("cache",)),
+    "deep.mlp_gradients": Case(lambda: dict(X=A(4, 3) / 5, T=A(4, 2), params=deep.init_mlp([3, 4, 4, 2]),
+                                            activation="relu", residual=True),
+                               wrong={"X": (4, 2), "T": (4, 3)}, objects=("params", "residual")),
+    "deep.train_mlp": Case(lambda: dict(X=A(4, 3) / 5, T=A(4, 2) / 5, params=deep.init_mlp([3, 4, 2]),
+                                        steps=3, lr=0.1, max_norm=1.0),
+                           wrong={"X": (4, 2), "T": (4, 3)}, objects=("params",), counts=("steps",),
+                           reals=("lr", "max_norm")),
     # draw, engine
     "draw.graph_layout": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),
     "draw.draw_graph": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),
@@ -207,6 +236,21 @@ CASES = {
                                        lr=0.5, steps=4),
                           wrong={"x": (4,), "y": (3,)}, objects=("params",), reals=("lr",),
                           counts=("steps",)),
+    # normalization
+    "normalization.batch_norm_forward": Case(
+        lambda: dict(x=A(4, 3), gamma=A(3), beta=A(3), axis=0, eps=1e-5, running=RunningStats.start(3),
+                     training=True),
+        wrong={"x": (1, 3), "gamma": (4,), "beta": (2,)}, reals=("eps",),
+        objects=("axis", "running", "training")),
+    "normalization.batch_norm_backward": Case(
+        lambda: dict(dout=A(4, 3), cache=batch_norm_forward(A(4, 3), A(3), A(3))[1]),
+        wrong={"dout": (3, 4)}, objects=("cache",)),
+    "normalization.layer_norm_forward": Case(
+        lambda: dict(x=A(2, 4, 3), gamma=A(3), beta=A(3), axis=-1, eps=1e-5),
+        wrong={"gamma": (4,), "beta": (2,)}, any_shape=("x",), reals=("eps",), objects=("axis",)),
+    "normalization.layer_norm_backward": Case(
+        lambda: dict(dout=A(2, 3), cache=layer_norm_forward(A(2, 3), A(3), A(3))[1]),
+        wrong={"dout": (3, 2)}, objects=("cache",)),
     # report
     "report.format_table": Case(lambda: dict(headers=["a", "b"], rows=[(1, 0.5)], digits=3),
                                 counts=("digits",)),
@@ -214,6 +258,12 @@ CASES = {
                                counts=("digits",)),
     "report.agreement": Case(lambda: dict(a=A(3), b=A(3), tol=1e-8), wrong={"b": (4,)}, any_shape=("a",),
                              reals=("tol",), nan_propagates=("a", "b")),
+    # residual
+    "residual.residual_forward": Case(lambda: dict(x=A(3, 2), block_forward=lambda v: (np.tanh(v), v)),
+                                      any_shape=("x",), objects=("block_forward",)),
+    "residual.residual_backward": Case(
+        lambda: dict(dout=A(3, 2), cache=((3, 2), A(3, 2)), block_backward=lambda d, c: (d * c,)),
+        wrong={"dout": (2, 3)}, objects=("cache", "block_backward")),
     # scalar_examples
     "scalar_examples.add_mul_graph": Case(lambda: dict(x=-2.0, y=5.0, z=-4.0), reals=("x", "y", "z")),
     "scalar_examples.sigmoid_neuron_gates": Case(lambda: dict(w=A(3), x=A(2)), wrong={"w": (4,), "x": (3,)}),

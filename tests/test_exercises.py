@@ -118,6 +118,38 @@ def projection_weight_backward(dP, X):
     return (dP @ sw(X, -1, -2)).sum(axis=0)
 
 
+def batchnorm_backward(dout, x, gamma, eps=1e-5):
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    inv = 1.0 / np.sqrt(var + eps)
+    xhat, dxhat = (x - mu) * inv, dout * gamma
+    dx = inv * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))
+    return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
+
+
+def layernorm_backward(dout, x, gamma, eps=1e-5):
+    mu, var = x.mean(axis=-1, keepdims=True), x.var(axis=-1, keepdims=True)
+    inv = 1.0 / np.sqrt(var + eps)
+    xhat, dxhat = (x - mu) * inv, dout * gamma
+    dx = inv * (dxhat - dxhat.mean(axis=-1, keepdims=True)
+                - xhat * (dxhat * xhat).mean(axis=-1, keepdims=True))
+    lead = tuple(range(x.ndim - 1))
+    return dx, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
+
+
+def he_std(_fan_in, fan_out):
+    return np.sqrt(2.0 / fan_out)
+
+
+def _bn_parts(dout, x, gamma, axis=0, ddof=0, mean_path=True, var_path=True):
+    mu, var = x.mean(axis=axis, keepdims=True), x.var(axis=axis, keepdims=True, ddof=ddof)
+    inv = 1.0 / np.sqrt(var + 1e-5)
+    xhat, dxhat = (x - mu) * inv, dout * gamma
+    dx = dxhat - (dxhat.mean(axis=axis, keepdims=True) if mean_path else 0)
+    dx = dx - (xhat * (dxhat * xhat).mean(axis=axis, keepdims=True) if var_path else 0)
+    lead = tuple(range(x.ndim - 1))
+    return dx * inv, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
+
+
 REFERENCE = {
     "mul_gate": mul_backward, "max_gate": max_backward, "sigmoid_gate": sigmoid_gate_backward,
     "wx_norm_sq": wx_norm_sq_backward, "abs_vjp": abs_vjp,
@@ -128,6 +160,8 @@ REFERENCE = {
     "values_gradient": values_backward, "query_gradient": query_backward,
     "keys_gradient": keys_backward, "scaled_scores": scores_backward,
     "softmax_keys": softmax_keys_backward, "projection_weight": projection_weight_backward,
+    "batchnorm_backward": batchnorm_backward, "layernorm_backward": layernorm_backward,
+    "he_scale": he_std,
 }
 
 
@@ -258,6 +292,29 @@ MISTAKES = [
     ("softmax_keys", lambda dA, A: A * (dA - np.sum(A * dA, axis=-1, keepdims=True)), "axis",
      ["axis -2"]),
     ("abs_vjp", lambda d, x: np.where(x > 0, d, 0.0), "relu", ["ReLU"]),
+    # chapter 8: the normalisations' typical mistakes, and the He scale's
+    ("batchnorm_backward", lambda d, x, g: _bn_parts(d, x, g, mean_path=False, var_path=False), "constants",
+     ["mean and the variance as constants", "every x of the batch"]),
+    ("batchnorm_backward", lambda d, x, g: _bn_parts(d, x, g, var_path=False), "variance_path",
+     ["variance is missing"]),
+    ("batchnorm_backward", lambda d, x, g: _bn_parts(d, x, g, mean_path=False), "mean_path",
+     ["mean is missing"]),
+    ("batchnorm_backward", lambda d, x, g: _bn_parts(d, x, g, ddof=1), "unbiased",
+     ["unbiased variance", "biased one"]),
+    ("batchnorm_backward", lambda d, x, g: _bn_parts(d, x, g, axis=-1), "axis", ["wrong axis", "axis 0"]),
+    ("layernorm_backward", lambda d, x, g: _bn_parts(d, x, g, axis=-1, mean_path=False, var_path=False),
+     "constants", ["features of each example"]),
+    ("layernorm_backward", lambda d, x, g: _bn_parts(d, x, g, axis=0), "axis", ["wrong axis", "axis -1"]),
+    ("layernorm_backward", lambda d, x, g: _bn_parts(d, x, g, axis=-1, ddof=1), "unbiased",
+     ["unbiased variance"]),
+    ("layernorm_backward",
+     lambda d, x, g: (layernorm_backward(d, x, g)[0], (d * x).sum(axis=0), d.sum(axis=0)), "entry",
+     ["dgamma"]),
+    ("he_scale", lambda fan_in, _fan_out: np.sqrt(2.0 / fan_in), "fan_in", ["forward condition", "fan_out"]),
+    ("he_scale", lambda _fan_in, fan_out: np.sqrt(1.0 / fan_out), "relu_half", ["E[relu'^2] = 1/2"]),
+    ("he_scale", lambda _fan_in, fan_out: 2.0 / fan_out, "variance", ["standard deviation"]),
+    ("he_scale", lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out)), "xavier", ["Xavier"]),
+    ("he_scale", lambda _fan_in, _fan_out: 0.1, "entry", ["your function gives 0.1"]),
     # an exception is reported briefly, with the case
     ("linear_rows", lambda dY, X, W: (dY @ W, X.T @ dY, dY.sum(0)), "exception",
      ["raised ValueError", "case 1 of 4", "inner sizes"]),

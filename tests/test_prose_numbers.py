@@ -125,3 +125,10 @@ def test_a_drift_in_a_real_chapter_that_the_whole_notebook_rule_missed_is_caught
     misses = check_notebook(drifted)
     assert [(m.cell, m.text) for m in misses] == [(i, "0.011220")]
     assert misses[0].elsewhere is not None and misses[0].elsewhere != i
+
+
+def test_checker_reads_exponents_in_the_prose(tmp_path):
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.50e-18\n")) == []
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.5046e-18\n")) == []
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.60e-18\n"))
+    assert check_notebook(_nb(tmp_path, "the ratio is 2.50e-18 here", "ratio 2.50\n"))  # not the mantissa

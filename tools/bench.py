@@ -5,6 +5,7 @@ clean _build, make test) is skipped and its previous results are kept from bench
 
     .venv/bin/python tools/bench.py            # everything (several minutes)
     .venv/bin/python tools/bench.py --quick    # skip make book / make test
+    .venv/bin/python tools/bench.py --only deep  # one section (repeatable); the rest keep their numbers
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 TARGETS = {
     "book": 60.0, "test": 120.0, "widget": 0.050,
     "net342": 1 / 2.0,  # ours / torch <= 0.5 (at least 2x faster)
-    "net784": 1.5, "head": 2.0,
+    "net784": 1.5, "head": 2.0, "deep_bn": 1.5,
 }
 
 
@@ -206,6 +207,105 @@ def torch_section() -> str:
             f"{np.__version__}. Median of repeated runs after one warm-up run.\n\n" + "\n".join(rows))
 
 
+# ---------------------------------------------------------------- 5. Chapter 8: deep networks
+
+def deep_bn_workload(torch, depth=20, width=256, batch=128, seed=0):
+    """Forward + backward of a depth-20, width-256 ReLU MLP with BatchNorm (training mode), batch
+    128, a random upstream gradient: backprop_lib.deep and the same graph in torch autograd."""
+    import torch.nn.functional as F
+
+    from backprop_lib.deep import init_mlp, mlp_backward, mlp_forward
+
+    rng = np.random.default_rng(seed)
+    params = init_mlp([width] * depth + [10], init="he", norm="batch", seed=seed)
+    X = rng.normal(size=(batch, width))
+    dout = rng.normal(size=(batch, 10))
+
+    def ours():
+        out, cache = mlp_forward(X, params, activation="relu", norm="batch")
+        return mlp_backward(dout, cache).grads["W1"][0, 0]
+
+    tp = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+    tx, tdout = torch.tensor(X), torch.tensor(dout)
+
+    def theirs():
+        a = tx
+        for layer in range(1, depth + 1):
+            z = a @ tp[f"W{layer}"] + tp[f"b{layer}"]
+            if layer == depth:
+                a = z
+                break
+            a = torch.relu(F.batch_norm(z, None, None, tp[f"gamma{layer}"], tp[f"beta{layer}"],
+                                        training=True, eps=1e-5))
+        a.backward(tdout)
+        g = float(tp["W1"].grad[0, 0])
+        for t in tp.values():
+            t.grad = None
+        return g
+
+    return ours, theirs
+
+
+def _deep_times() -> dict:
+    """Run in a subprocess (the BLAS thread count is fixed when numpy loads): the two timings."""
+    import torch
+
+    ours, theirs = deep_bn_workload(torch)
+    ours(), theirs()  # warm up
+    # interleaved, so that both see the same machine load (2 shared cores: it changes by the minute)
+    pairs = [(median_time(ours, repeat=1, number=3), median_time(theirs, repeat=1, number=3))
+             for _ in range(9)]
+    return {"ours": statistics.median(p[0] for p in pairs), "theirs": statistics.median(p[1] for p in pairs),
+            "threads": torch.get_num_threads(), "torch": torch.__version__}
+
+
+def deep_section(samples: int) -> str:
+    import json
+
+    rows = ["| workload | threads | backprop_lib (ms) | PyTorch eager (ms) | ours / torch | target | met |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        rows.append("| (PyTorch is not installed: comparison skipped) | | | | | | |")
+    else:
+        for threads in (1, None):  # one BLAS thread on both sides, then each library's default
+            env = dict(os.environ)
+            if threads:
+                env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+            code = ("import json, sys; sys.path.insert(0, 'tools'); import bench; "
+                    "print(json.dumps(bench._deep_times()))")
+            proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                                  text=True, check=True)
+            t = json.loads(proc.stdout.strip().splitlines()[-1])
+            r = t["ours"] / t["theirs"]
+            print(f"deep BN MLP, {t['threads']} threads: ours {t['ours'] * 1e3:.2f} ms, torch "
+                  f"{t['theirs'] * 1e3:.2f} ms, ratio {r:.2f}")
+            rows.append(f"| depth-20 width-256 ReLU MLP with BatchNorm (training mode), forward + backward, "
+                        f"batch 128 (`deep.mlp_forward` + `mlp_backward`; torch {t['torch']}) "
+                        f"| {t['threads']} | {t['ours'] * 1e3:.2f} | {t['theirs'] * 1e3:.2f} | {r:.2f} "
+                        f"| <= 1.5 "
+                        f"| {ok(r <= TARGETS['deep_bn'])} |")
+    from widget_driver import drive
+
+    wrows = ["| widget | control moved | median update (ms) | max (ms) | target (ms) | met |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for w in drive(ROOT / "chapters" / "08_deep_networks.ipynb", latency_samples=samples):
+        lat = w["latency_s"]
+        med = statistics.median(lat)
+        print(f"widget 08 {w['function']}: median {1e3 * med:.1f} ms")
+        wrows.append(f"| 08_deep_networks `{w['function']}` | {w['latency_control']} | {1e3 * med:.1f} "
+                     f"| {1e3 * max(lat):.1f} | {1e3 * TARGETS['widget']:.0f} "
+                     f"| {ok(med <= TARGETS['widget'])} |")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return ("float64; ours and torch's runs interleaved, median of 9 rounds of 3 runs after a warm-up, in a "
+            "fresh process per thread setting (1: OPENBLAS/OMP/MKL_NUM_THREADS=1 for numpy and torch; 2: "
+            "their defaults, at the mercy of the shared cores' load); "
+            f"load average {load:.1f} on {os.cpu_count()} cores when measured. The widget row is also in "
+            "section 2 "
+            "after a full run.\n\n" + "\n".join(rows) + "\n\n" + "\n".join(wrows))
+
+
 # ---------------------------------------------------------------- 4. Jacobian vs VJP
 
 def jacobian_section(n=4096) -> str:
@@ -248,9 +348,10 @@ def main(argv=None) -> int:
     ap.add_argument("--book-runs", type=int, default=3)
     ap.add_argument("--test-runs", type=int, default=3)
     ap.add_argument("--widget-samples", type=int, default=50)
-    ap.add_argument("--only", choices=["build", "widgets", "torch", "jacobian"], action="append")
+    ap.add_argument("--only", choices=["build", "widgets", "torch", "jacobian", "deep"], action="append",
+                    help="measure only these sections (repeatable); the others keep their old numbers")
     args = ap.parse_args(argv)
-    want = set(args.only or ["build", "widgets", "torch", "jacobian"])
+    want = set(args.only or ["build", "widgets", "torch", "jacobian", "deep"])
     if args.quick:
         want.discard("build")
 
@@ -264,7 +365,9 @@ def main(argv=None) -> int:
              ("widgets", f"2. Widget update latency (median of {args.widget_samples} programmatic slider "
                          f"changes, figure redraw included)", lambda: widget_section(args.widget_samples)),
              ("torch", "3. backprop_lib against PyTorch (CPU, eager)", torch_section),
-             ("jacobian", "4. Jacobian against vector-Jacobian product", jacobian_section)]
+             ("jacobian", "4. Jacobian against vector-Jacobian product", jacobian_section),
+             ("deep", "5. Chapter 8: a deep BatchNorm network against PyTorch, and the widget",
+              lambda: deep_section(args.widget_samples))]
     for name, title, run in specs:
         if name in want:
             parts[name] = section(name, title, run())

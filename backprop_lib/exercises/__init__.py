@@ -8,20 +8,29 @@ over the batch, a constant factor, a result that is right only for an all-ones u
 gradient, a typical mistake of that exercise, or the first wrong entry. Cases are seeded, so
 the feedback is the same on every run and every machine.
 
-Derived in: every chapter's Exercises section (chapters/01_... to 07_...).
+Derived in: every chapter's Exercises section (chapters/01_... to 08_...).
 """
 
 from __future__ import annotations
 
-from . import ch01_gates, ch02_vectors, ch03_linear, ch04_network, ch05_functions, ch06_attention, ch07_head
+from . import (
+    ch01_gates,
+    ch02_vectors,
+    ch03_linear,
+    ch04_network,
+    ch05_functions,
+    ch06_attention,
+    ch07_head,
+    ch08_deep,
+)
 from ._checker import Exercise, Feedback, numerical_grads, run
 
 __all__ = ["check", "EXERCISES", "Exercise", "Feedback", "numerical_grads"]
 
-EXERCISES: dict[str, Exercise] = {
+EXERCISES: dict[str, Exercise | ch08_deep.FormulaExercise] = {
     ex.name: ex
     for module in (ch01_gates, ch02_vectors, ch03_linear, ch04_network, ch05_functions,
-                   ch06_attention, ch07_head)
+                   ch06_attention, ch07_head, ch08_deep)
     for ex in module.EXERCISES
 }
 
@@ -33,4 +42,5 @@ def check(name: str, fn) -> Feedback:
     if not callable(fn):
         raise TypeError(f"pass your function itself (e.g. check({name!r}, my_backward)), "
                         f"got {type(fn).__name__}")
-    return run(EXERCISES[name], fn)
+    ex = EXERCISES[name]
+    return ex.run(fn) if isinstance(ex, ch08_deep.FormulaExercise) else run(ex, fn)

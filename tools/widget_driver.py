@@ -7,7 +7,9 @@ checkboxes: both values), one at a time and then all at once, and every update i
 
 * an exception raised by the interact function (ipywidgets catches it and calls
   ``showtraceback``, which the driver intercepts) is recorded with the control values;
-* a warning (numpy overflow, invalid value, ...) raised during the update is recorded too.
+* a warning (numpy overflow, invalid value, ...) raised during the update is recorded too;
+* a picture shown without alt text (an image/png output, or an <img> without alt) is recorded
+  as an error: a screen reader would meet an unlabelled image.
 
 Optionally it also times ``latency_samples`` programmatic slider changes per widget: the time
 from setting ``slider.value`` until the update (the function and the inline figure redraw,
@@ -34,7 +36,7 @@ MARK = "@@WIDGET-DRIVER@@"
 # Runs inside the chapter's kernel after all its cells. Prints one JSON line after MARK.
 PROBE = r'''
 def __widget_probe(latency_samples):
-    import json, sys, time, traceback, warnings
+    import json, re, sys, time, traceback, warnings
     import ipywidgets
     from ipywidgets import interactive
     from ipywidgets.widgets import widget as _wmod
@@ -73,12 +75,17 @@ def __widget_probe(latency_samples):
 
         def run(setter):
             nonlocal checks
+            shown.clear()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 setter()
                 w.update()  # explicit: setting an unchanged value fires no observer
             for m in caught:
                 warns.append({"values": dict(state), "warning": f"{m.category.__name__}: {m.message}"})
+            for data in shown:
+                page = data.get("text/html", "")
+                if "image/png" in data or ("<img" in page and not re.search(r'alt="[^"]+"', page)):
+                    errors.append({"values": dict(state), "error": "a picture without alt text"})
             checks += 1
 
         def set_all(vals):
@@ -92,7 +99,15 @@ def __widget_probe(latency_samples):
             state.clear()
             state.update({c._kwarg: c.value for c in controls})
 
+        shown = []  # the mime bundles each update displays (the front end routes them)
+        publish = ip.display_pub.publish
+
+        def spy(data, *args, **kwargs):
+            shown.append(data)
+            return publish(data, *args, **kwargs)
+
         ip.showtraceback = record
+        ip.display_pub.publish = spy
         try:
             import matplotlib.pyplot as plt
             for c in controls:
@@ -126,6 +141,7 @@ def __widget_probe(latency_samples):
                 w.update()
         finally:
             ip.showtraceback = orig
+            ip.display_pub.publish = publish
         report.append({"index": idx, "function": name, "controls": sorted(defaults),
                        "updates": checks, "errors": errors, "warnings": warns,
                        "latency_control": getattr(slider, "_kwarg", None) if latency_samples else None,

@@ -9,11 +9,15 @@
    configuration scripts once per `env-before-read-docs` event, which fires more than once in a
    Jupyter Book build; the page then declares `const THEBE_JS_URL` twice and the browser logs a
    SyntaxError. We drop script tags that repeat an earlier one.
-3. The test build. `make test` builds the site with BACKPROP_BOOK_EXECUTE=off: the pages show
+3. Static files. When nothing but a static file changed (site_assets/widgets-setup.js, say),
+   Sphinx reports "no targets are out of date" and stops before it copies the static files,
+   so the site keeps the old script. A change to the static folders marks the root page
+   outdated, which is enough for Sphinx to write and copy them again.
+4. The test build. `make test` builds the site with BACKPROP_BOOK_EXECUTE=off: the pages show
    the stored outputs, which nbval (strict, in the same `make test`) has just proved equal to a
    fresh execution of every chapter; executing all of them a second time for the site would
    double the test time. `make book` never sets it, so the published site is always executed.
-4. The PDF. When `make pdf` has written _build/pdf/backprop-course.pdf (tools/make_pdf.py), the
+5. The PDF. When `make pdf` has written _build/pdf/backprop-course.pdf (tools/make_pdf.py), the
    build copies it into the site and the intro page links it; the intro page is re-read when the
    PDF appears, changes or goes, so the link never points at a missing or stale file.
 """
@@ -75,6 +79,25 @@ def _outdated_when_library_changed(env, added, changed):
     return [d for d in notebooks if d not in added and d not in changed]
 
 
+def _static_fingerprint(app) -> str:
+    h = hashlib.sha256()
+    for folder in app.config.html_static_path:
+        root = Path(app.confdir, folder)
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            stat = path.stat()
+            h.update(f"{path.relative_to(root)} {stat.st_size} {stat.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def _outdated_when_static_files_changed(app, env, added, changed, removed):  # noqa: ARG001 (Sphinx's env-get-outdated signature)
+    fingerprint = _static_fingerprint(app)
+    previous = getattr(env, "backprop_static_fingerprint", None)
+    env.backprop_static_fingerprint = fingerprint
+    # also when unknown: Sphinx saves the environment (and so the fingerprint) only after it
+    # has read a page
+    return [] if previous == fingerprint else [app.config.root_doc]
+
+
 def _dedupe_scripts(app, pagename, templatename, context, doctree):  # noqa: ARG001  (Sphinx's html-page-context signature)
     seen, unique = set(), []
     for js in context.get("script_files", []):
@@ -114,6 +137,7 @@ def _execution_mode_from_environment(app, config):  # noqa: ARG001 (Sphinx's con
 def setup(app):
     app.connect("config-inited", _execution_mode_from_environment)
     app.connect("env-get-outdated", _outdated)
+    app.connect("env-get-outdated", _outdated_when_static_files_changed)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _link_the_pdf)
     app.connect("build-finished", _copy_the_pdf)

@@ -155,12 +155,16 @@ class LiveGraph:
         order = topological_order(root)
         key = _shape(order)
         if key not in self._drawn:
-            fig = LiveFigure(figsize=_figsize(graph_layout(root)))
+            fig = LiveFigure(figsize=_figsize(graph_layout(root)), alt=_ALT)
             ax = fig.add_subplot()
             texts = _draw(root, ax, self.digits, title, (), self.show_grad, self.fontsize)
-            fig.changing(ax.title, *(t for pair in texts for t in pair if t is not None))
-            self._drawn[key] = (fig, texts, ax.title)
-        fig, texts, title_text = self._drawn[key]
+            numbers = [t for pair in texts for t in pair if t is not None]
+            fig.changing(ax.title, *numbers)
+            shown = []  # the nodes on the picture, for its alt text
+            fig.describe_with(lambda shown=shown: self._facts(shown), covers=numbers)
+            self._drawn[key] = (fig, texts, ax.title, shown)
+        fig, texts, title_text, shown = self._drawn[key]
+        shown[:] = order
         for node, (value, grad) in zip(order, texts, strict=True):
             value.set_text(_number(node.value, self.digits))
             if grad is not None:
@@ -171,3 +175,20 @@ class LiveGraph:
     def show(self, root: Node, title: str | None = None) -> None:
         """Display the graph of ``root`` with its current values and gradients."""
         self.figure(root, title).show()
+
+    def _facts(self, order: list[Node]) -> list[str]:
+        """Each node of the picture, inputs first: its name, value and gradient."""
+        out = []
+        for node in order:
+            name = node.label or "const"
+            if node.parents:
+                name = f"{node.label}, the {node.op} gate" if node.label else f"the {node.op} gate"
+            fact = f"{name}: value {_number(node.value, self.digits)}"
+            if self.show_grad:
+                fact += f", gradient {_number(node.grad, self.digits)}"
+            out.append(fact)
+        return out
+
+
+_ALT = ("Computational graph, inputs on the left, output on the right; each box shows its "
+        "node's value above it and its gradient below it")

@@ -30,11 +30,19 @@ Two more things keep an update within a few milliseconds, both measured (bench/N
 * The PNG is written here without row filters at zlib level 1 (5 ms instead of Pillow's 15 ms
   for a 940 x 470 picture, and smaller, since these pictures are mostly flat colour).
 
+Every picture is shown with an alt text (as an HTML ``<img alt=...>``, with the same text as
+the plain-text form): a screen reader hears what the figure shows and, after a slider move,
+what changed (backprop_lib/_alt_text.py). The widget says what the figure is with ``alt``;
+the changing parts are read from the registered artists, or from a describer
+(:meth:`LiveFigure.describe_with`) that names them better, as :class:`LiveGraph` does.
+
 Used by the widgets of chapters 1, 3, 4 and 7; :class:`LiveGraph` does it for ``draw_graph``.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import struct
 import zlib
 from functools import lru_cache
@@ -46,6 +54,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
+
+from . import _alt_text
 
 __all__ = ["LiveFigure"]
 
@@ -61,13 +71,22 @@ class LiveFigure(Figure):
 
     crop : trim the white margin around the drawing (like the inline backend's tight
            bounding box); the crop is measured at each full redraw.
+    alt  : what the figure shows, as a figure's alt text would say it (a str, or a function
+           returning one); the alt text of each picture adds the changing parts (see
+           :meth:`alt_text`). Without it: the static titles and axis labels.
     """
 
-    def __init__(self, *args, crop: bool = True, **kwargs):
+    def __init__(self, *args, crop: bool = True, alt=None, **kwargs):
         kwargs.setdefault("facecolor", "white")
         super().__init__(*args, **kwargs)
         FigureCanvasAgg(self)
         self.crop = bool(crop)
+        if alt is not None and not (isinstance(alt, str) or callable(alt)):
+            raise TypeError(f"alt must be a str or a function returning one, "
+                            f"got {type(alt).__name__}")
+        self.alt = alt
+        self._describers: list[tuple] = []  # (function -> list of str, artists it covers)
+        self._shown_facts = None  # the facts of the last picture shown (None: none yet)
         self._changing: list[Artist] = []
         self._background = None
         self._box = None  # (top, bottom, left, right) pixel rows/columns kept
@@ -92,6 +111,32 @@ class LiveFigure(Figure):
         self._background = None
         return artists[0] if len(artists) == 1 else artists
 
+    def describe_with(self, facts, covers=()) -> None:
+        """Add ``facts``, a function returning a list of short statements about the current
+        picture, to its alt text; the artists in ``covers`` are described by it alone."""
+        if not callable(facts):
+            raise TypeError(f"facts must be a function returning a list of str, "
+                            f"got {type(facts).__name__}")
+        self._describers.append((facts, tuple(covers)))
+
+    def facts(self) -> list[str]:
+        """What the changing parts show now: one statement per registered artist (texts, a
+        curve's ends, bar heights, a heatmap's range), then each describer's."""
+        covered = [a for _, covers in self._describers for a in covers]
+        out = _alt_text.artist_facts(sorted(self._changing, key=self._fact_order), covered)
+        for facts, _ in self._describers:
+            out += [str(f) for f in facts()]
+        return out
+
+    def alt_text(self, facts: list[str] | None = None) -> str:
+        """The alt text of the current picture: "Changed: ..." (after a first picture was
+        shown), what the figure shows (``alt``), and the facts (default :meth:`facts`)."""
+        lead = self.alt() if callable(self.alt) else self.alt
+        if not lead:
+            lead = _alt_text.static_lead(self, self._changing)
+        facts = self.facts() if facts is None else facts
+        return _alt_text.compose(lead, facts, self._shown_facts)
+
     def redraw_all(self) -> None:
         """Forget the background: the next render draws everything (use after changing limits)."""
         self._background = None
@@ -100,6 +145,13 @@ class LiveFigure(Figure):
         axes = artist.axes
         index = self.axes.index(axes) if axes in self.axes else len(self.axes)
         return index, artist.get_zorder()
+
+    def _fact_order(self, artist: Artist):
+        """The alt text's order: the figure's title, then per axes its title, then the rest."""
+        if artist is self._suptitle:
+            return -1, 0, 0
+        index, zorder = self._order(artist)
+        return index, 0 if artist is getattr(artist.axes, "title", None) else 1, zorder
 
     def _fast_text(self, artist) -> bool:
         return (type(artist) is Text and not isinstance(artist, Annotation)
@@ -161,10 +213,17 @@ class LiveFigure(Figure):
         return _png_bytes(self.render())
 
     def show(self) -> None:
-        """Display the current picture in the notebook (inside a widget's output area)."""
-        from IPython.display import Image, display
+        """Display the current picture with its alt text in the notebook (inside a widget's
+        output area): an HTML ``<img>`` (Jupyter's image/png output has no alt text), and the
+        alt text as the plain-text form."""
+        from IPython.display import display
 
-        display(Image(data=self.png(), format="png"))
+        facts = self.facts()
+        text = self.alt_text(facts)
+        self._shown_facts = facts
+        data = base64.b64encode(self.png()).decode("ascii")
+        page = f'<img src="data:image/png;base64,{data}" alt="{html.escape(text)}">'
+        display({"text/html": page, "text/plain": text}, raw=True)
 
 
 # ------------------------------------------------------------------ plain texts with Pillow

@@ -207,7 +207,10 @@ class LiveNetwork:
         self._artists = _draw(self.sizes, ax, None, set(), highlight_color, names, {}, None,
                               None, text_size)
         self.ax = ax
-        ax.figure.changing(ax.title, self._artists["edges"], *self._artists["node_text"].values())
+        texts = list(self._artists["node_text"].values())
+        ax.figure.changing(ax.title, self._artists["edges"], *texts)
+        self._shown = {"highlight": (), "edge_values": None}  # for the alt text
+        ax.figure.describe_with(self._facts, covers=[self._artists["edges"], *texts])
 
     def update(self, *, title: str = "", highlight=(), node_text=None, edge_values=None):
         """Restyle the edges (as draw_network would with these arguments) and set the texts."""
@@ -224,3 +227,39 @@ class LiveNetwork:
         for node, text in self._artists["node_text"].items():
             text.set_text(node_text.get(node, ""))
         self.ax.set_title(title)
+        self._shown = {"highlight": sorted(highlight),
+                       "edge_values": _edge_values(self.sizes, edge_values)}
+
+    def _facts(self) -> list[str]:
+        """The alt text's statements: node texts, highlighted edges, the widest edges."""
+        facts = [f"{_node_words(node)}: {t.get_text()}"
+                 for node, t in self._artists["node_text"].items() if t.get_text()]
+        facts += [f"highlighted: {_edge_words(e)}" for e in self._shown["highlight"]]
+        values = self._shown["edge_values"]
+        if values:
+            ranked = sorted(((float(v[j, k]), (name, j, k)) for name, v in values.items()
+                             for j in range(v.shape[0]) for k in range(v.shape[1])),
+                            key=lambda item: -abs(item[0]))
+            widest = ", ".join(f"{_edge_words(e)} {v:.4f}" for v, e in ranked[:3])
+            facts.append(f"edge width shows the size, colour the sign (blue positive, red "
+                         f"negative); widest edges: {widest}")
+        return facts
+
+
+_NODE_WORDS = {"a0": "input", "a1": "hidden neuron", "z2": "logit", "a2": "softmax output"}
+
+
+def _node_words(node) -> str:
+    return "the loss" if node[0] == "L" else f"{_NODE_WORDS[node[0]]} {node[1] + 1}"
+
+
+def _edge_words(edge) -> str:
+    """("W1", j, k) -> "w1_jk (input k to hidden neuron j)", 1-based as in the labels."""
+    kind = edge[0]
+    if kind in ("W1", "W2"):
+        _, j, k = edge
+        a, b = (("a0", k), ("a1", j)) if kind == "W1" else (("a1", k), ("z2", j))
+        return f"{kind.lower()}_{edge[1] + 1}{edge[2] + 1} ({_node_words(a)} to {_node_words(b)})"
+    if kind == "S":
+        return f"softmax edge from logit {edge[2] + 1} to softmax output {edge[1] + 1}"
+    return f"edge from softmax output {edge[1] + 1} to the loss"

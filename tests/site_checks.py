@@ -7,7 +7,9 @@ math and screenshots takes 4 to 15 s).
 Per page: HTTP 200, no failed or 4xx request, no request to another host, no console error,
 math rendered by MathJax, every image loaded, figures opaque (legible in dark mode), launch
 buttons on chapter pages, widgets showing their embedded state with a hint that they are live
-elsewhere. Screenshots go to _build/screenshots/ for review (JPEG): the whole page in light
+elsewhere, and no critical or serious accessibility violation found by axe-core (the engine
+accessibility audits use; injected by the test, never served by the site) in light and in
+dark mode. Screenshots go to _build/screenshots/ for review (JPEG): the whole page in light
 mode (at half scale), and in dark mode the screen around the page's first figure.
 
 Locally the tests skip (with the reason) when chromium or playwright is missing; in CI
@@ -24,6 +26,7 @@ import re
 import shutil
 import threading
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -44,7 +47,17 @@ pytestmark = pytest.mark.browser
 __all__ = ["pytestmark", "browser", "server", "visit", "test_page_loads_cleanly_offline",
            "test_dark_mode_screenshot_and_opaque_figures", "test_chapter_has_launch_buttons",
            "test_widgets_have_state_render_and_say_where_they_are_live",
-           "test_headings_in_order_and_images_described"]
+           "test_headings_in_order_and_images_described",
+           "test_axe_finds_no_serious_violation_in_light_or_dark_mode"]
+
+# axe-core, fetched with the site's assets (tools/fetch_assets.py TEST_PACKAGES) but kept out of
+# the site: the test injects it into each page.
+AXE = ROOT / ".cache" / "test-js" / "axe.min.js"
+AXE_FAILS_ON = ("critical", "serious")  # lower impacts are reported as warnings
+# Violations that come from the theme and cannot be fixed from the book:
+# (rule id, a regular expression matched against the element's CSS selector) -> the reason.
+# Everything axe found in the theme so far could be fixed (_templates/), so the list is empty.
+AXE_THEME_EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 # Harmless noise from the theme, named explicitly: everything else fails the test.
 TOLERATED_CONSOLE = [re.compile(r"Got invalid theme mode")]
@@ -316,3 +329,46 @@ def test_headings_in_order_and_images_described(built_book, page_path):
         alt = re.search(r'alt="([^"]*)"', img)
         text = alt.group(1) if alt else ""
         assert text and not re.search(r"\.(png|jpg|svg)$", text), f"image without alt text: {img[:120]}"
+
+
+def _run_axe(page) -> list[dict]:
+    """axe-core's violations on the page as it is now: [{rule, impact, help, target, html}]."""
+    return page.evaluate("""async () => {
+        // a theme switch fades colours for a moment: measure contrast after the fade
+        await Promise.all(document.getAnimations().filter(a => a instanceof CSSTransition)
+                          .map(a => a.finished.catch(() => null)));
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.flatMap(v => v.nodes.map(n => ({
+            rule: v.id, impact: n.impact || v.impact, help: v.help,
+            target: n.target.join(' '), html: n.html.slice(0, 160)}))); }""")
+
+
+def test_axe_finds_no_serious_violation_in_light_or_dark_mode(visit, page_path):
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run tools/fetch_assets.py (make test does)", pytrace=False)
+    v = visit(page_path)
+    assert not v.page.evaluate("'axe' in window"), "the site itself loads axe-core"
+    # every widget has drawn its default view (and widgets-setup.js has named its controls)
+    v.page.wait_for_function("""[...document.querySelectorAll(
+        'script[type="application/vnd.jupyter.widget-view+json"]')].every(s =>
+        s.previousElementSibling && s.previousElementSibling.querySelector('.widget-output img'))""",
+        timeout=15000)
+    v.page.add_script_tag(content=AXE.read_text())
+    serious, minor = [], []
+    for mode in ("light", "dark"):
+        assert v.switch_theme(mode) == mode
+        # the click leaves the theme button's hover tooltip on the page: move away from it
+        v.page.mouse.move(0, 0)
+        v.page.evaluate("document.activeElement && document.activeElement.blur()")
+        v.page.wait_for_selector(".tooltip", state="detached", timeout=5000)
+        for f in _run_axe(v.page):
+            if any(rule == f["rule"] and re.search(where, f["target"])
+                   for rule, where in AXE_THEME_EXCEPTIONS):
+                continue
+            line = (f"{page_path} ({mode}): {f['rule']} [{f['impact']}] {f['help']}\n"
+                    f"    at {f['target']}: {f['html']}")
+            (serious if f["impact"] in AXE_FAILS_ON else minor).append(line)
+    assert v.switch_theme("light") == "light"
+    for line in minor:
+        warnings.warn(f"axe: {line}", stacklevel=1)
+    assert not serious, "axe-core found accessibility violations:\n" + "\n".join(serious)

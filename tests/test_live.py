@@ -205,3 +205,108 @@ def test_a_tiny_negative_number_is_not_shown_as_minus_zero():
     texts = [t.get_text() for t in LiveGraph(digits=2).figure(out).axes[0].texts]
     assert "\u22120.00" not in texts and texts.count("0.00") >= 3  # a, out values; b's grad
     assert "1.00" in texts
+
+
+# ------------------------------------------------------------------ alt text (issue 20)
+
+def _shown(monkeypatch, fig) -> dict:
+    """What LiveFigure.show hands to IPython's display: the mime bundle."""
+    import IPython.display
+
+    seen = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: seen.append(obj)  # noqa: ARG005 (display signature))
+    fig.show()
+    (bundle,) = seen
+    return bundle
+
+
+def test_show_displays_an_image_with_its_alt_text_and_the_text_alone(monkeypatch):
+    import base64
+    import html
+    import re
+
+    fig, ax, line, label = _curve_figure()
+    fig.alt = "A test curve"
+    _set(ax, line, label, 2)
+    bundle = _shown(monkeypatch, fig)
+    m = re.fullmatch(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)">',
+                     bundle["text/html"])
+    assert m, bundle["text/html"][:200]
+    assert html.unescape(m.group(2)) == bundle["text/plain"]
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(m.group(1)))).convert("RGB"))
+    np.testing.assert_array_equal(shown, fig.render())
+    assert bundle["text/plain"].startswith("A test curve. ")
+    plt.close("all")
+
+
+def test_alt_text_reads_the_changing_parts_and_says_what_changed(monkeypatch):
+    fig = LiveFigure(figsize=(4, 3), alt="Loss of a test run")
+    ax = fig.add_subplot()
+    (line,) = ax.plot([0, 1, 2], [3.0, 2.0, 1.0])
+    ax.set(xlabel="step", ylabel="loss", title="lr = 0.1")
+    note = ax.text(0.5, 0.5, "final loss 1", transform=ax.transAxes)
+    number = ax.text(0.1, 0.1, "-4.00", transform=ax.transAxes)  # a bare number: no fact
+    fig.changing(line, note, number, ax.title)
+    first = _shown(monkeypatch, fig)["text/plain"]
+    assert first == ("Loss of a test run. lr = 0.1; curve falls from 3 at step 0 to 1 at "
+                     "step 2; final loss 1.")
+    note.set_text("final loss 1 (same)")  # one fact changes, the curve does not
+    second = _shown(monkeypatch, fig)["text/plain"]
+    assert second.startswith("Changed: final loss 1 (same). Loss of a test run. lr = 0.1;")
+    assert _shown(monkeypatch, fig)["text/plain"].startswith("Nothing changed. ")
+    line.set_data([0, 1, 2], [1.0, 2.0, 5.0])
+    assert "Changed: curve rises from 1 at step 0 to 5 at step 2." in (
+        _shown(monkeypatch, fig)["text/plain"])
+    plt.close("all")
+
+
+def test_alt_text_without_a_lead_uses_titles_and_axis_labels_and_reads_bars_and_heatmaps():
+    fig = LiveFigure(figsize=(6, 3))
+    ax1, ax2 = fig.subplots(1, 2)
+    image = ax1.imshow(np.array([[0.25, 0.5], [0.75, 1.0]]))
+    bars = ax2.bar([0, 1], [0.2, 0.8])
+    ax2.set_xticks([0, 1], ["a", "b"])
+    ax2.set(xlabel="key", ylabel="weight", title="weights")
+    fig.changing(image, *bars)
+    assert fig.alt_text() == ("Figure: weights: weight against key. heatmap of 2 x 2 values "
+                              "from 0.25 to 1; bars of weight: a 0.2, b 0.8.")
+    with pytest.raises(TypeError, match="alt must be a str"):
+        LiveFigure(alt=3)
+    with pytest.raises(TypeError, match="facts must be a function"):
+        fig.describe_with("not a function")
+    plt.close("all")
+
+
+def test_live_graph_alt_text_names_each_node_with_its_value_and_gradient(monkeypatch):
+    view = LiveGraph(digits=2)
+    g = add_mul_graph(-2.0, 5.0, -4.0)
+    g["f"].backward()
+    fig = view.figure(g["f"], title="f = (x + y) z")
+    first = _shown(monkeypatch, fig)["text/plain"]
+    for fact in ("x: value \u22122.00, gradient \u22124.00", "y: value 5.00, gradient \u22124.00",
+                 "z: value \u22124.00, gradient 3.00", "q, the + gate: value 3.00, gradient \u22124.00",
+                 "f, the \u00d7 gate: value \u221212.00, gradient 1.00"):
+        assert fact in first, (fact, first)
+    assert "Changed" not in first and "f = (x + y) z" in first
+    g = add_mul_graph(-1.0, 5.0, -4.0)  # x moves: x, q, f and z's gradient change; y does not
+    g["f"].backward()
+    changed = _shown(monkeypatch, view.figure(g["f"], title="f = (x + y) z"))["text/plain"]
+    changed = changed.split(". ")[0]
+    assert changed == ("Changed: x: value \u22121.00, gradient \u22124.00; q, the + gate: value 4.00, "
+                       "gradient \u22124.00; z: value \u22124.00, gradient 4.00; f, the \u00d7 gate: "
+                       "value \u221216.00, gradient 1.00")
+    plt.close("all")
+
+
+def test_live_network_alt_text_names_the_highlighted_and_the_widest_edges():
+    fig = LiveFigure(figsize=(8, 4), alt="The network")
+    view = LiveNetwork(fig.add_subplot(), node_text=[("z2", 0)])
+    W1, W2 = np.full((4, 3), 0.01), np.full((2, 4), 0.02)
+    W1[1, 2], W2[0, 3], W2[1, 0] = -0.5, 0.3, 0.1
+    view.update(title="gradients", highlight=[("W2", 0, 0)], node_text={("z2", 0): "d = 1"},
+                edge_values={"W1": W1, "W2": W2})
+    text = fig.alt_text()
+    assert "logit 1: d = 1" in text and "highlighted: w2_11 (hidden neuron 1 to logit 1)" in text
+    assert ("widest edges: w1_23 (input 3 to hidden neuron 2) -0.5000, w2_14 (hidden neuron 4 "
+            "to logit 1) 0.3000, w2_21 (hidden neuron 1 to logit 2) 0.1000") in text
+    plt.close("all")

@@ -51,3 +51,22 @@ def test_the_driver_catches_an_exception_and_a_warning(tmp_path):
     assert all("ValueError: too big" in e["error"] for e in w["errors"])
     assert any("RuntimeWarning" in m["warning"] and m["values"]["loud"] for m in w["warnings"])
     assert len(w["latency_s"]) == 5 and w["latency_control"] == "x"
+
+
+def test_the_driver_reports_a_picture_without_alt_text(tmp_path):
+    """A widget that shows a bare PNG (no alt text) is reported; LiveFigure's picture is not."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "from IPython.display import Image, display\n"
+        "from ipywidgets import Checkbox, interact\n"
+        "from backprop_lib import LiveFigure\n"
+        "fig = LiveFigure(figsize=(2, 2), alt='a test figure')\n"
+        "fig.add_subplot().plot([0, 1])\n"
+        "def f(bare=False):\n"
+        "    display(Image(data=fig.png(), format='png')) if bare else fig.show()\n"
+        "interact(f, bare=Checkbox(value=False));\n")]
+    path = tmp_path / "alt.ipynb"
+    nbformat.write(nb, path)
+    (w,) = drive(path)
+    assert w["errors"] and all(e["values"]["bare"] for e in w["errors"]), w["errors"]
+    assert all(e["error"] == "a picture without alt text" for e in w["errors"])

@@ -7,6 +7,10 @@ which _config.yml lists in html_static_path (so Sphinx copies it to _build/html/
 The folder is deliberately not called `_static`: Jupyter Book 1 would add every .js/.css file
 under a `_static` folder to every page.
 
+Test-only JavaScript (axe-core, the accessibility engine the browser tests inject into each
+page) is fetched and checked the same way but unpacked into .cache/test-js/, which the site
+does not serve: the published pages never load it.
+
 Idempotent: does nothing when _vendor/ already holds the pinned versions.
 """
 
@@ -38,6 +42,13 @@ PACKAGES = [
      "DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
      {"package/require.js": "require.js"}),
 ]
+# the same, for the browser tests only: unpacked into TEST_JS, never into the site
+TEST_PACKAGES = [
+    ("axe-core", "4.14.1",
+     "FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==",
+     {"package/axe.min.js": "axe.min.js"}),
+]
+TEST_JS = ROOT / ".cache" / "test-js"
 STAMP = VENDOR / ".versions"
 
 
@@ -60,13 +71,9 @@ def tarball(name: str, version: str, integrity: str) -> bytes:
     return data
 
 
-def main() -> int:
-    wanted = "\n".join(f"{n}@{v}" for n, v, _, _ in PACKAGES)
-    if STAMP.exists() and STAMP.read_text() == wanted:
-        return 0
-    shutil.rmtree(VENDOR, ignore_errors=True)
-    VENDOR.mkdir()
-    for name, version, integrity, members in PACKAGES:
+def unpack(packages, dest: Path) -> None:
+    """Verify each package's tarball and copy the listed members into ``dest``."""
+    for name, version, integrity, members in packages:
         with tarfile.open(fileobj=io.BytesIO(tarball(name, version, integrity)), mode="r:gz") as tar:
             for member in tar.getmembers():
                 for prefix, target in members.items():
@@ -74,9 +81,21 @@ def main() -> int:
                         rel = target + member.name[len(prefix):] if prefix.endswith("/") else target
                         if rel.endswith(".map"):
                             continue
-                        out = VENDOR / rel
+                        out = dest / rel
                         out.parent.mkdir(parents=True, exist_ok=True)
                         out.write_bytes(tar.extractfile(member).read())
+
+
+def main() -> int:
+    wanted = "\n".join(f"{n}@{v}" for n, v, _, _ in PACKAGES + TEST_PACKAGES)
+    test_files = [TEST_JS / t for *_, members in TEST_PACKAGES for t in members.values()]
+    if STAMP.exists() and STAMP.read_text() == wanted and all(f.exists() for f in test_files):
+        return 0
+    for folder in (VENDOR, TEST_JS):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    unpack(PACKAGES, VENDOR)
+    unpack(TEST_PACKAGES, TEST_JS)
     (VENDOR / "favicon.svg").write_text(
         '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">'
         '<rect width="32" height="32" rx="6" fill="#1a7f37"/>'

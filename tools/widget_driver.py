@@ -7,7 +7,9 @@ checkboxes: both values), one at a time and then all at once, and every update i
 
 * an exception raised by the interact function (ipywidgets catches it and calls
   ``showtraceback``, which the driver intercepts) is recorded with the control values;
-* a warning (numpy overflow, invalid value, ...) raised during the update is recorded too.
+* a warning (numpy overflow, invalid value, ...) raised during the update is recorded too;
+* a picture shown without alt text (an image/png output, or an <img> without alt) is recorded
+  as an error: a screen reader would meet an unlabelled image.
 
 Optionally it also times ``latency_samples`` programmatic slider changes per widget: the time
 from setting ``slider.value`` until the update (the function and the inline figure redraw,

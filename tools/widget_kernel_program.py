@@ -43,6 +43,7 @@ def _extremes(c):
 
 def _probe_one(ip, idx, w, latency_samples):
     """Every control of interact ``w`` at its ends, one at a time and all at once; then timing."""
+    import re
     import sys
     import time
     import warnings
@@ -62,12 +63,17 @@ def _probe_one(ip, idx, w, latency_samples):
 
     def run(setter):
         nonlocal checks
+        shown.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             setter()
             w.update()  # explicit: setting an unchanged value fires no observer
         for m in caught:
             warns.append({"values": dict(state), "warning": f"{m.category.__name__}: {m.message}"})
+        for data in shown:  # a picture without alt text: a screen reader meets an unlabelled image
+            page = data.get("text/html", "")
+            if "image/png" in data or ("<img" in page and not re.search(r'alt="[^"]+"', page)):
+                errors.append({"values": dict(state), "error": "a picture without alt text"})
         checks += 1
 
     def set_all(vals):
@@ -81,7 +87,15 @@ def _probe_one(ip, idx, w, latency_samples):
         state.clear()
         state.update({c._kwarg: c.value for c in controls})
 
+    shown = []  # the mime bundles each update displays (the front end routes them)
+    publish = ip.display_pub.publish
+
+    def spy(data, *args, **kwargs):
+        shown.append(data)
+        return publish(data, *args, **kwargs)
+
     ip.showtraceback = record
+    ip.display_pub.publish = spy
     try:
         for c in controls:
             for v in _extremes(c):
@@ -114,6 +128,7 @@ def _probe_one(ip, idx, w, latency_samples):
             w.update()
     finally:
         ip.showtraceback = orig
+        ip.display_pub.publish = publish
     return {"index": idx, "function": name, "controls": sorted(defaults),
             "updates": checks, "errors": errors, "warnings": warns,
             "latency_control": getattr(slider, "_kwarg", None) if latency_samples else None,

@@ -45,7 +45,11 @@ class OutputLayerLoss:
     """The widget: ``w = OutputLayerLoss(); interact(w.update, **w.controls())``."""
 
     def __init__(self, margin_range: float = 20.0):
-        self.fig = LiveFigure(figsize=(10, 4.2))
+        self.fig = LiveFigure(figsize=(10, 4.2), alt=(
+            "Left, the output layer (logits, softmax outputs, loss) with an arrow at each logit "
+            "showing minus delta2, the way gradient descent moves it; right, |delta2_1| against "
+            "the logit margin for squared error and cross-entropy on a log scale, the current "
+            "margin marked"))
         ax, ax_curve = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.05, 1]})
         self._layer(ax)
         self._curves(ax_curve, margin_range)
@@ -101,9 +105,11 @@ class OutputLayerLoss:
         from ipywidgets import Dropdown, FloatSlider
 
         slider = dict(min=-10.0, max=10.0, step=0.5)
-        return {"z1": FloatSlider(value=-8.0, description="z²₁", **slider),
-                "z2": FloatSlider(value=8.0, description="z²₂", **slider),
-                "loss": Dropdown(options=list(LOSS_NAMES), value="cross-entropy")}
+        tip = "logit {} of the output layer: delta2, the loss and the arrows are redrawn"
+        return {"z1": FloatSlider(value=-8.0, description="z²₁", tooltip=tip.format(1), **slider),
+                "z2": FloatSlider(value=8.0, description="z²₂", tooltip=tip.format(2), **slider),
+                "loss": Dropdown(options=list(LOSS_NAMES), value="cross-entropy", description="loss",
+                                 tooltip="the loss whose gradient delta2 is shown")}
 
     def update(self, z1: float = -8.0, z2: float = 8.0, loss: str = "cross-entropy") -> None:
         """Recompute for logits (z1, z2) and the loss named ``loss``; show the picture."""

@@ -25,7 +25,9 @@ class GradientFlowWidget:
     def __init__(self, X, T, *, width: int = 32, steps: int = 10, seed: int = 1):
         self.X, self.T = np.asarray(X, dtype=float), np.asarray(T, dtype=float)
         self.width, self.steps, self.seed = int(width), int(steps), int(seed)
-        self.fig = fig = LiveFigure(figsize=(9.0, 3.6))
+        self.fig = fig = LiveFigure(figsize=(9.0, 3.6), alt=(
+            "Left, the norm of dL/da for every layer on a log scale; right, the loss of a short "
+            "training run"))
         self.ax_flow, self.ax_loss = ax1, ax2 = fig.subplots(1, 2)
         ax1.set(yscale="log", xlim=(0, MAX_DEPTH), ylim=(1e-20, 1e4), xlabel="layer l",
                 ylabel="||dL/da^l|| at initialisation", title="gradient flow (input on the left)")
@@ -43,12 +45,18 @@ class GradientFlowWidget:
     def controls(self) -> dict:
         from ipywidgets import Checkbox, Dropdown, FloatLogSlider, IntSlider
 
-        return dict(depth=IntSlider(value=20, min=2, max=MAX_DEPTH, step=1, description="depth"),
-                    activation=Dropdown(options=list(ACTIVATIONS), value="sigmoid", description="f"),
+        redraw = ": the gradient norms and the training curve are redrawn"
+        return dict(depth=IntSlider(value=20, min=2, max=MAX_DEPTH, step=1, description="depth",
+                                    tooltip="number of layers" + redraw),
+                    activation=Dropdown(options=list(ACTIVATIONS), value="sigmoid", description="f",
+                                        tooltip="activation function" + redraw),
                     scale=FloatLogSlider(value=1.0, base=2, min=-2, max=1, step=0.25,
-                                         description="init scale"),
-                    batchnorm=Checkbox(value=False, description="BatchNorm"),
-                    residual=Checkbox(value=False, description="residual"))
+                                         description="init scale",
+                                         tooltip="factor on the initial weights' scale" + redraw),
+                    batchnorm=Checkbox(value=False, description="BatchNorm",
+                                       tooltip="BatchNorm after every hidden layer" + redraw),
+                    residual=Checkbox(value=False, description="residual",
+                                      tooltip="identity paths around the hidden layers" + redraw))
 
     def compute(self, depth=20, activation="sigmoid", scale=1.0, batchnorm=False, residual=False):
         """(||dL/da^l|| for l = 1 .. depth-1, the losses of the short training run)."""

@@ -214,7 +214,8 @@ def _shown(monkeypatch, fig) -> dict:
     import IPython.display
 
     seen = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: seen.append(obj)  # noqa: ARG005 (display signature))
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda obj, raw=False: seen.append(obj))  # noqa: ARG005 (display signature)
     fig.show()
     (bundle,) = seen
     return bundle

@@ -226,6 +226,7 @@ MISTAKES = [
     ("mul_gate", lambda d, x, y: (d * x, d * y), "not_swapped", ["OTHER input"]),
     ("sigmoid_gate", lambda d, s: d * s, "local", ["a (1 - a)"]),
     ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
+    ("softmax_vjp", lambda d, a: d - np.dot(a, d), "factor_a", ["forgot the factor a"]),
     ("hidden_delta", lambda d, W, _a: W.T @ d, "local", ["a1 (1 - a1)"]),
     ("matmul_function", None, "order", ["swapped", "order"]),
     ("softmax_keys", lambda dA, A: A * (dA - np.sum(A * dA, axis=-1, keepdims=True)), "axis",
@@ -352,3 +353,14 @@ def test_the_published_solution_passes(path, src, name, solution):
     fn_name = re.search(rf'check\("{name}", (\w+)\)', src).group(1)
     fb = check(name, env[fn_name])
     assert fb.ok, str(fb)
+
+
+def test_right_at_all_ones_is_not_called_independent_of_dout_when_it_depends_on_it():
+    """softmax's J^T 1 = 0: a wrong VJP that is 0 at all ones but uses dout must not be told
+    "the result must depend on dout" (issue 14); without the catalogued mistake it gets the
+    generic diagnosis."""
+    from backprop_lib.exercises import _checker
+    ex = EXERCISES["softmax_vjp"]
+    bare = _checker.Exercise(**{**ex.__dict__, "mistakes": ()})
+    fb = _checker.run(bare, lambda d, a: d - np.dot(a, d))
+    assert not fb.ok and fb.kind != "uniform" and "depend on" not in str(fb), str(fb)

@@ -30,6 +30,10 @@ SOFTMAX_VJP = Exercise(
                 "the shared denominator: J[m, j] = a_m (delta_mj - a_j)."),
         Mistake(lambda p, d: (softmax(p["z"]) * (d - d.sum()),), "weights",
                 "the sum must be weighted by a: dz_j = a_j (dout_j - sum_m a_m dout_m)."),
+        Mistake(lambda p, d: (d - softmax(p["z"]) @ d,), "factor_a",
+                "you computed dout - (a . dout) and forgot the factor a in front: "
+                "dz_j = a_j (dout_j - sum_m a_m dout_m). (With dout all ones both are 0, so "
+                "only a random upstream gradient shows the difference.)"),
     ),
 )
 

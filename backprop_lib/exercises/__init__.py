@@ -18,7 +18,7 @@ from ._checker import Exercise, Feedback, numerical_grads, run
 
 __all__ = ["check", "EXERCISES", "Exercise", "Feedback", "numerical_grads"]
 
-EXERCISES: dict[str, Exercise] = {
+EXERCISES: dict = {
     ex.name: ex
     for module in (ch01_gates, ch02_vectors, ch03_linear, ch04_network, ch05_functions,
                    ch06_attention, ch07_head)
@@ -33,4 +33,7 @@ def check(name: str, fn) -> Feedback:
     if not callable(fn):
         raise TypeError(f"pass your function itself (e.g. check({name!r}, my_backward)), "
                         f"got {type(fn).__name__}")
-    return run(EXERCISES[name], fn)
+    exercise = EXERCISES[name]
+    if not isinstance(exercise, Exercise):  # an exercise with a checker of its own
+        return exercise.run(fn)
+    return run(exercise, fn)

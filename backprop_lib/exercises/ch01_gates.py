@@ -228,7 +228,7 @@ def _engine_mistake_backwards():
         def go(root):
             root.grad = 1.0
             for n in order(root):
-                for p, loc in zip(n.parents, n.local):
+                for p, loc in zip(n.parents, n.local, strict=True):
                     p.grad = loc * n.grad if assign else p.grad + loc * n.grad
         return go
 

@@ -224,7 +224,8 @@ CASES = {
     # modes
     "modes.gradients_three_ways": Case(lambda: dict(n_hidden=3, rng=np.random.default_rng(0)),
                                        objects=("rng",), counts=("n_hidden",), compare=False),
-    "modes.gradient_mode_cost": Case(lambda: dict(hidden_sizes=[2, 3], rng=np.random.default_rng(0), repeat=1),
+    "modes.gradient_mode_cost": Case(lambda: dict(hidden_sizes=[2, 3], rng=np.random.default_rng(0),
+                                                  repeat=1),
                                      objects=("hidden_sizes", "rng"), counts=("repeat",), compare=False),
 }
 

@@ -65,7 +65,8 @@ ALT = {
         "Loss of the keys program on a log scale over 300 steps.",
     ("07", "fig, ax = plt.subplots(figsize=(6, 3.5)"): "Loss curve of one attention head learning "
         "to reverse five tokens, falling by about three orders of magnitude over 400 steps.",
-    ("07", "from backprop_lib.widgets.ch07_attention"): "Heatmap of the trained head's attention weights for one test "
+    ("07", "from backprop_lib.widgets.ch07_attention"): "Heatmap of the trained head's attention "
+        "weights for one test "
         "sequence: each query attends almost entirely to the key in the mirrored position, "
         "an anti-diagonal.",
 }

@@ -281,6 +281,12 @@ CASES = {
     "vectorized.relu_vjp": Case(lambda: dict(dout=A(3), x=A(3)), wrong={"dout": (4,), "x": (3, 1)}),
     "vectorized.jacobian_vs_vjp_cost": Case(lambda: dict(ns=[4, 8], rng=np.random.default_rng(0), repeat=1),
                                             objects=("ns", "rng"), counts=("repeat",), compare=False),
+    # modes
+    "modes.gradients_three_ways": Case(lambda: dict(n_hidden=3, rng=np.random.default_rng(0)),
+                                       objects=("rng",), counts=("n_hidden",), compare=False),
+    "modes.gradient_mode_cost": Case(lambda: dict(hidden_sizes=[2, 3], rng=np.random.default_rng(0),
+                                                  repeat=1),
+                                     objects=("hidden_sizes", "rng"), counts=("repeat",), compare=False),
 }
 
 # Whole modules or single functions that are not walked, with the reason.

@@ -11,7 +11,7 @@ import pytest
 from common import CHAPTERS
 
 from backprop_lib.autograd import Function
-from backprop_lib.exercises import EXERCISES, check
+from backprop_lib.exercises import EXERCISES, Exercise, check
 
 sw = np.swapaxes
 
@@ -165,8 +165,14 @@ REFERENCE = {
 }
 
 
+GRADIENT_EXERCISES = sorted(n for n, e in EXERCISES.items() if isinstance(e, Exercise))
+
+
 def test_every_exercise_has_a_reference_solution():
-    assert set(REFERENCE) == set(EXERCISES)
+    # the scalar engine has its own checker and its reference below (engine_backward)
+    assert set(REFERENCE) | {"scalar_engine"} == set(EXERCISES)
+    # he_scale (chapter 8) is a formula with a checker of its own; the rest are gradients
+    assert set(GRADIENT_EXERCISES) | {"he_scale"} == set(REFERENCE)
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
@@ -176,7 +182,7 @@ def test_reference_solution_passes(name):
     assert "Correct" in str(fb) and "held-back" in str(fb)
 
 
-@pytest.mark.parametrize("name", sorted(EXERCISES))
+@pytest.mark.parametrize("name", GRADIENT_EXERCISES)
 def test_every_exercise_has_a_held_back_case_and_a_random_upstream(name):
     ex = EXERCISES[name]
     cases = ex.cases(np.random.default_rng(0))
@@ -204,7 +210,7 @@ class _StubMatMul(MatMul):
 STUBS = {"tanh_function": _StubTanh, "matmul_function": _StubMatMul}
 
 
-@pytest.mark.parametrize("name", sorted(EXERCISES))
+@pytest.mark.parametrize("name", GRADIENT_EXERCISES)
 def test_the_stub_is_told_what_to_return(name):
     fb = check(name, STUBS.get(name, _stub))
     assert not fb.ok and fb.kind == "stub"
@@ -274,6 +280,7 @@ MISTAKES = [
     ("mul_gate", lambda d, x, y: (d * x, d * y), "not_swapped", ["OTHER input"]),
     ("sigmoid_gate", lambda d, s: d * s, "local", ["a (1 - a)"]),
     ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
+    ("softmax_vjp", lambda d, a: d - np.dot(a, d), "factor_a", ["forgot the factor a"]),
     ("hidden_delta", lambda d, W, _a: W.T @ d, "local", ["a1 (1 - a1)"]),
     ("softmax_cross_entropy", lambda z, y: _softmax_cols(z) - y, "mean",
      ["forgot the mean over the batch", "(a - y) / N"]),
@@ -436,3 +443,122 @@ def test_the_published_solution_passes(path, src, name, solution):
     fn_name = re.search(rf'check\("{name}", (\w+)\)', src).group(1)
     fb = check(name, env[fn_name])
     assert fb.ok, str(fb)
+
+
+def test_right_at_all_ones_is_not_called_independent_of_dout_when_it_depends_on_it():
+    """softmax's J^T 1 = 0: a wrong VJP that is 0 at all ones but uses dout must not be told
+    "the result must depend on dout" (issue 14); without the catalogued mistake it gets the
+    generic diagnosis."""
+    from backprop_lib.exercises import _checker
+    ex = EXERCISES["softmax_vjp"]
+    bare = _checker.Exercise(**{**ex.__dict__, "mistakes": ()})
+    fb = _checker.run(bare, lambda d, a: d - np.dot(a, d))
+    assert not fb.ok and fb.kind != "uniform" and "depend on" not in str(fb), str(fb)
+
+
+# ---- the scalar engine of chapter 1: the reader writes the order and backward ----------------
+
+def _postorder(root, dedupe=True):
+    order, seen = [], set()
+
+    def visit(n):
+        if dedupe and id(n) in seen:
+            return
+        seen.add(id(n))
+        for p in n.parents:
+            visit(p)
+        order.append(n)
+
+    visit(root)
+    return order
+
+
+def engine_backward(root):  # the reference: an explicit stack, each node once
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+        elif id(node) not in seen:
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((p, False) for p in node.parents)
+    root.grad = 1.0
+    for node in reversed(order):
+        for p, local in zip(node.parents, node.local, strict=True):
+            p.grad += local * node.grad
+
+
+def engine_overwrites(root):
+    root.grad = 1.0
+    for node in reversed(_postorder(root)):
+        for p, local in zip(node.parents, node.local, strict=True):
+            p.grad = local * node.grad
+
+
+def engine_breadth_first(root):
+    root.grad, queue, seen = 1.0, [root], {id(root)}
+    while queue:
+        node = queue.pop(0)
+        for p, local in zip(node.parents, node.local, strict=True):
+            p.grad += local * node.grad
+            if id(p) not in seen:
+                seen.add(id(p))
+                queue.append(p)
+
+
+def engine_without_visited_set(root):
+    root.grad = 1.0
+    for node in reversed(_postorder(root, dedupe=False)):
+        for p, local in zip(node.parents, node.local, strict=True):
+            p.grad += local * node.grad
+
+
+def engine_pushes_every_path(root):
+    def push(node, g):
+        node.grad += g
+        for p, local in zip(node.parents, node.local, strict=True):
+            push(p, g * local)
+
+    push(root, 1.0)
+
+
+def engine_forgets_the_seed(root):
+    for node in reversed(_postorder(root)):
+        for p, local in zip(node.parents, node.local, strict=True):
+            p.grad += local * node.grad
+
+
+ENGINE_MISTAKES = [
+    (engine_overwrites, "overwrite", ["accumulate", "+=", "reused node"]),
+    (engine_breadth_first, "order", ["before all of its consumers", "diamond"]),
+    (engine_without_visited_set, "duplicate", ["twice", "once"]),
+    (engine_pushes_every_path, "exponential", ["once per path", "2^40", "exponential"]),
+    (engine_forgets_the_seed, "stub", ["not implemented yet"]),
+    (lambda root: root.nope, "exception", ["AttributeError", "case 1 of 4"]),
+]
+
+
+def test_the_reference_engine_passes():
+    fb = check("scalar_engine", engine_backward)
+    assert fb.ok, str(fb)
+
+
+@pytest.mark.parametrize("wrong, kind, words", ENGINE_MISTAKES,
+                         ids=[m[1] for m in ENGINE_MISTAKES])
+def test_typical_engine_mistake_gets_the_intended_feedback(wrong, kind, words):
+    fb = check("scalar_engine", wrong)
+    assert not fb.ok and fb.kind == kind, f"expected {kind}, got {fb.kind}:\n{fb}"
+    for w in words:
+        assert w in str(fb), f"{w!r} missing from:\n{fb}"
+
+
+def test_a_wrong_engine_that_fits_no_mistake_names_the_leaf():
+    def off_by_half(root):
+        engine_backward(root)
+        for n in _postorder(root):
+            if not n.parents and n.label == "z":
+                n.grad *= 0.5
+
+    fb = check("scalar_engine", off_by_half)
+    assert fb.kind == "entry" and "gradient of z" in str(fb) and "expected 3" in str(fb), str(fb)

@@ -132,3 +132,19 @@ def test_no_stored_output_shows_the_last_bits_of_a_float(path):
             bad += [f"cell {i}: {n}" for n in long_floats(text)]
     assert not bad, (f"{path.name} prints floats with more than {MAX_SIGNIFICANT} significant "
                      f"digits (their last bits depend on the CPU; use a fixed precision): {bad}")
+
+
+WIDGET_CODE_NOT_YET = {"04_network_by_hand"}  # issue 14: its widget is not library code yet
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="issue 14: widget not moved yet"))
+    if p.stem in WIDGET_CODE_NOT_YET else p for p in CHAPTERS], ids=IDS)
+def test_widget_cells_are_short_calls_into_the_library(path):
+    """A widget's drawing and callback live in backprop_lib/widgets; the cell is <= 12 lines."""
+    for i, cell in enumerate(code_cells(load(path))):
+        src = "".join(cell["source"])
+        if re.search(r"\binteract(ive)?\(", src):
+            lines = [ln for ln in src.splitlines() if ln.strip()]
+            assert len(lines) <= 12, f"{path.name} cell {i}: {len(lines)} lines of widget code"
+            assert not re.search(r"^\s*def ", src, re.M), f"{path.name} cell {i} defines a callback"

@@ -70,3 +70,77 @@ def test_the_driver_reports_a_picture_without_alt_text(tmp_path):
     (w,) = drive(path)
     assert w["errors"] and all(e["values"]["bare"] for e in w["errors"]), w["errors"]
     assert all(e["error"] == "a picture without alt text" for e in w["errors"])
+
+
+# ---- in-process: each widget's callback at the ends of its controls (issue 14) ---------------
+
+def _widget_factories():
+    import numpy as np
+
+    from backprop_lib.widgets.ch01_graph import AddMulGraph, NeuronGraph
+    from backprop_lib.widgets.ch03_training import TrainingCurve
+    from backprop_lib.widgets.ch04_loss import OutputLayerLoss
+    from backprop_lib.widgets.ch07_attention import AttentionView
+    from backprop_lib.widgets.ch08_deep import GradientFlowWidget
+
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 1, size=(2, 20))
+    Y = np.array([[2.0, -1.0], [0.5, 1.5]]) @ X + 0.1 * rng.normal(size=(2, 20))
+    tokens = rng.integers(0, 4, size=5)
+    Xa = np.concatenate([np.eye(4)[tokens].T, np.eye(5)])[None]  # (1, 9, 5) as in chapter 7
+    W = {"Wq": rng.normal(size=(8, 9)), "Wk": rng.normal(size=(8, 9)), "Wv": rng.normal(size=(4, 9))}
+    Xd = rng.normal(size=(32, 4))  # chapter 8's data: rows, a linear target
+    return {"AddMulGraph": AddMulGraph, "NeuronGraph": NeuronGraph,
+            "TrainingCurve": lambda: TrainingCurve(X, Y),
+            "OutputLayerLoss": OutputLayerLoss,
+            "AttentionView": lambda: AttentionView(Xa, tokens, W, np.array(list("abcd"))),
+            "GradientFlowWidget": lambda: GradientFlowWidget(Xd, Xd @ rng.normal(size=(4, 1)),
+                                                             width=16, steps=3)}
+
+
+def _ends(control):
+    if hasattr(control, "options"):
+        return list(control.options)
+    if isinstance(control.value, bool):
+        return [False, True]
+    if type(control).__name__ == "FloatLogSlider":
+        return [control.base ** control.min, control.base ** control.max]
+    return [control.min, control.max]
+
+
+WIDGETS = ["AddMulGraph", "NeuronGraph", "TrainingCurve", "OutputLayerLoss", "AttentionView",
+           "GradientFlowWidget"]
+
+
+@pytest.mark.parametrize("name", WIDGETS)
+def test_widget_callback_runs_in_process_at_every_control_extreme(name, capsys):
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    widget = _widget_factories()[name]()
+    controls = widget.controls()
+    defaults = {k: c.value for k, c in controls.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a numpy overflow or invalid value fails the test
+        widget.update(**defaults)
+        for key, control in controls.items():
+            for end in _ends(control):
+                widget.update(**{**defaults, key: end})
+        lows = {k: _ends(c)[0] for k, c in controls.items()}
+        highs = {k: _ends(c)[-1] for k, c in controls.items()}
+        widget.update(**lows)
+        widget.update(**highs)
+    capsys.readouterr()
+
+
+def test_the_in_process_test_covers_every_widget_module():
+    import pkgutil
+
+    import backprop_lib.widgets as widgets
+
+    modules = {m.name for m in pkgutil.iter_modules(widgets.__path__)}
+    covered = {type(_widget_factories()[n]()).__module__.rsplit(".", 1)[1]
+               for n in WIDGETS}
+    assert modules <= covered, f"widget modules without an in-process test: {modules - covered}"

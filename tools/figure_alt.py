@@ -28,6 +28,9 @@ ALT = {
     ("02", "cost = jacobian_vs_vjp_cost"): "Two log-log plots against n: time and peak memory of "
         "building the n-by-n Jacobian grow like n squared, while the vector-Jacobian product "
         "grows like n and stays orders of magnitude smaller.",
+    ("02", "cost = gradient_mode_cost"): "Log-log plot of the cost of the whole gradient, in "
+        "forward passes, against the number of parameters from 24 to 768: central differences "
+        "and forward mode rise along the slope-1 line, reverse mode stays flat at a few passes.",
     ("02", "def central_error"): "Error of the central difference of exp at 1 against the step "
         "epsilon, for float32 and float64: the float64 error is a V with its bottom near the "
         "checker's epsilon 1e-6, round-off on the left and truncation on the right; the float32 "
@@ -72,7 +75,8 @@ ALT = {
         "Loss of the keys program on a log scale over 300 steps.",
     ("07", "fig, ax = plt.subplots(figsize=(6, 3.5)"): "Loss curve of one attention head learning "
         "to reverse five tokens, falling by about three orders of magnitude over 400 steps.",
-    ("07", "def plot_attention"): "Heatmap of the trained head's attention weights for one test "
+    ("07", "from backprop_lib.widgets.ch07_attention"): "Heatmap of the trained head's attention "
+        "weights for one test "
         "sequence: each query attends almost entirely to the key in the mirrored position, "
         "an anti-diagonal.",
 }

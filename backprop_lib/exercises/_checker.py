@@ -231,13 +231,24 @@ def _value_feedback(ex, fn, gname, var, g, e, case, point, dout) -> Feedback:
     try:
         at_ones = _call(ex, fn, point, ones, "dout = ones")
         want_ones = numerical_grads(ex, point, ones)
+        k = [name for name, _ in ex.grads].index(gname)
         if all(_close(a, b) for a, b in zip(at_ones, want_ones, strict=True)):
-            return Feedback(False, "uniform",
-                            f"{gname} is right when {ex.upstream} is all ones, but wrong for "
-                            f"the random {ex.upstream} used here: the result must depend on "
-                            f"{ex.upstream}. Multiply the local gradient by the upstream "
-                            f"gradient (chain rule); a test with {ex.upstream} = 1 cannot see "
-                            f"the difference.")
+            # Right at all ones says little when the true gradient there is zero (the softmax:
+            # J^T 1 = 0), so say "must depend on dout" only of a result that ignores dout.
+            if _close(at_ones[k], g):
+                return Feedback(False, "uniform",
+                                f"{gname} is right when {ex.upstream} is all ones, but wrong "
+                                f"for the random {ex.upstream} used here: the result must "
+                                f"depend on {ex.upstream}. Multiply the local gradient by the "
+                                f"upstream gradient (chain rule); a test with {ex.upstream} = 1 "
+                                f"cannot see the difference.")
+            if np.any(np.abs(want_ones[k]) > 1e-8):
+                return Feedback(False, "uniform",
+                                f"{gname} is right when {ex.upstream} is all ones, but wrong "
+                                f"for the random {ex.upstream} used here: a test with "
+                                f"{ex.upstream} = 1 cannot see the difference. Check how "
+                                f"{ex.upstream} enters: each entry is a local gradient times "
+                                f"an entry of {ex.upstream}, summed.")
     except _Stop:
         pass
     flat_e = e.ravel()

@@ -31,9 +31,13 @@ SOFTMAX_VJP = Exercise(
         Mistake(lambda p, d: (d * softmax(p["z"]) * (1 - softmax(p["z"])),), "diagonal",
                 "you kept only the diagonal of the Jacobian, a_m (1 - a_m), as if each output "
                 "depended on its own input only. Every a_m also depends on every z_j through "
-                "the shared denominator: J[m, j] = a_m (delta_mj - a_j)."),
+                "the shared denominator: J[m, j] = a_m (1[m = j] - a_j)."),
         Mistake(lambda p, d: (softmax(p["z"]) * (d - d.sum()),), "weights",
                 "the sum must be weighted by a: dz_j = a_j (dout_j - sum_m a_m dout_m)."),
+        Mistake(lambda p, d: (d - softmax(p["z"]) @ d,), "factor_a",
+                "you computed dout - (a . dout) and forgot the factor a in front: "
+                "dz_j = a_j (dout_j - sum_m a_m dout_m). (With dout all ones both are 0, so "
+                "only a random upstream gradient shows the difference.)"),
     ),
 )
 

@@ -99,8 +99,8 @@ def print_page(browser, url: str, out: Path) -> dict:
     page.emulate_media(media="print")
     # a display equation wider than the text would be cut at the margin: shrink it to fit
     page.evaluate("""() => document.querySelectorAll('mjx-container[display="true"]').forEach(c => {
-        if (c.scrollWidth > c.clientWidth + 1)
-            c.style.fontSize = Math.floor(100 * c.clientWidth / c.scrollWidth) + '%'; })""")
+        if (c.scrollWidth > c.clientWidth)  // 2 % to spare: glyph extents differ by a pixel
+            c.style.fontSize = Math.floor(98 * c.clientWidth / c.scrollWidth) + '%'; })""")
     page.pdf(path=str(out), format="A4", margin=MARGIN, print_background=True, outline=True,
              tagged=True, display_header_footer=True, header_template="<span></span>",
              footer_template=FOOTER.format(title=html.escape(title)))

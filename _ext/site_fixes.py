@@ -20,6 +20,8 @@
 5. The PDF. When `make pdf` has written _build/pdf/backprop-course.pdf (tools/make_pdf.py), the
    build copies it into the site and the intro page links it; the intro page is re-read when the
    PDF appears, changes or goes, so the link never points at a missing or stale file.
+6. Toggle names. myst-nb names its show/hide-code toggles "Toggle hidden content" while they
+   show "Show code cell source"; the aria-label is dropped so that the visible text names them.
 """
 
 from __future__ import annotations
@@ -122,6 +124,15 @@ def _link_the_pdf(app, pagename, templatename, context, doctree):  # noqa: ARG00
     context["body"] = body[:cut + 5] + link + body[cut + 5:] if cut >= 0 else link + body
 
 
+def _name_the_toggles(app, pagename, templatename, context, doctree):  # noqa: ARG001 (Sphinx event)
+    """myst-nb's hide-input/hide-cell toggles say "Show code cell source" but are named "Toggle
+    hidden content" (aria-label): a screen reader hears another name than the one on screen
+    (axe: label-content-name-mismatch). Without the aria-label the visible text is the name."""
+    if "body" in context:
+        context["body"] = context["body"].replace('<summary aria-label="Toggle hidden content">',
+                                                  "<summary>")
+
+
 def _copy_the_pdf(app, exception):
     pdf = _pdf(app)
     if exception is None and app.builder.format == "html" and pdf.exists():
@@ -140,5 +151,6 @@ def setup(app):
     app.connect("env-get-outdated", _outdated_when_static_files_changed)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _link_the_pdf)
+    app.connect("html-page-context", _name_the_toggles)
     app.connect("build-finished", _copy_the_pdf)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -11,11 +11,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
 
-from ._validate import as_count, as_positive_float
+from ._validate import as_count, as_positive_float, as_real
 from .engine import Node, topological_order
 from .live import LiveFigure
 
-__all__ = ["graph_layout", "draw_graph", "LiveGraph"]
+__all__ = ["graph_layout", "draw_graph", "edge_gradients", "draw_diagram", "LiveGraph"]
 
 VALUE_COLOR = "#1a7f37"  # green: forward values
 GRAD_COLOR = "#c4161c"  # red: gradients
@@ -60,24 +60,71 @@ def _number(x: float, digits: int) -> str:
     return f"{x:.{digits}f}".replace("-", "\u2212")
 
 
+def edge_gradients(root: Node) -> dict[tuple[int, int], float]:
+    """{(id(parent), id(child)): the gradient the child passes back along that edge}.
+
+    That is upstream x local derivative, child.grad * d(child)/d(parent), read from each gate's
+    own backward rule (call ``root.backward()`` first). A parent used twice by one gate (x * x)
+    gets the sum of both contributions on its one edge.
+    """
+    if not isinstance(root, Node):
+        raise TypeError(f"root must be a Node, got {type(root).__name__}")
+    out: dict[tuple[int, int], float] = {}
+    for node in topological_order(root):
+        if not node.parents:
+            continue
+        saved = [p.grad for p in node.parents]
+        for p in node.parents:
+            p.grad = 0.0
+        node._backward()  # adds this gate's contributions only, onto zeroed parents
+        for p in node.parents:
+            out[(id(p), id(node))] = p.grad
+        for p, g in zip(node.parents, saved, strict=True):
+            p.grad = g
+    return out
+
+
 def draw_graph(root: Node, ax=None, *, digits: int = 2, title: str | None = None,
-               highlight=(), show_grad: bool = True, fontsize: float = 13):
+               highlight=(), show_grad: bool = True, fontsize: float = 13,
+               edge_grad: bool = False, edge_colors=None):
     """Draw the graph that computes ``root``; return the matplotlib Axes.
 
-    digits    : decimals shown for values and gradients (the slides use 2).
-    highlight : nodes to outline in orange (for example the gate a paragraph is about).
-    show_grad : False draws the forward pass only (before ``backward`` is called).
+    digits      : decimals shown for values and gradients (the slides use 2).
+    highlight   : nodes to outline in orange (for example the gate a paragraph is about).
+    show_grad   : False draws the forward pass only (before ``backward`` is called).
+    edge_grad   : True also writes on each edge the gradient passed back along it
+                  (``edge_gradients``), so that sums at branching nodes can be read off.
+    edge_colors : {(parent Node, child Node): colour} for edges to draw thick in a colour
+                  (the branches of a circuit, say); other edges stay grey.
     """
     if not isinstance(root, Node):
         raise TypeError(f"root must be a Node, got {type(root).__name__}")
     digits = as_count(digits, "digits")
+    colors = _edge_colors(edge_colors)
     if ax is None:
         _, ax = plt.subplots(figsize=_figsize(graph_layout(root)))
-    _draw(root, ax, digits, title, highlight, show_grad, fontsize)
+    _draw(root, ax, digits, title, highlight, show_grad, fontsize,
+          edge_gradients(root) if edge_grad else None, colors)
     return ax
 
 
-def _draw(root, ax, digits, title, highlight, show_grad, fontsize):
+def _edge_colors(edge_colors) -> dict[tuple[int, int], str]:
+    if edge_colors is None:
+        return {}
+    if not isinstance(edge_colors, dict):
+        raise TypeError(f"edge_colors must be a dict {{(parent, child): colour}}, "
+                        f"got {type(edge_colors).__name__}")
+    out = {}
+    for key, color in edge_colors.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(n, Node) for n in key)):
+            raise TypeError(f"edge_colors keys must be (parent Node, child Node) pairs, got {key!r}")
+        if not any(p is key[0] for p in key[1].parents):
+            raise ValueError(f"edge_colors: {key[0]!r} is not a parent of {key[1]!r}")
+        out[(id(key[0]), id(key[1]))] = color
+    return out
+
+
+def _draw(root, ax, digits, title, highlight, show_grad, fontsize, edge_grads=None, colors=None):
     """Draw onto ``ax``; return the number texts [(value Text, gradient Text or None), ...]
     in topological order, for LiveGraph to update."""
     pos = graph_layout(root)
@@ -90,9 +137,18 @@ def _draw(root, ax, digits, title, highlight, show_grad, fontsize):
         x1, y1 = pos[id(node)]
         for parent in node.parents:
             x0, y0 = pos[id(parent)]
+            color = (colors or {}).get((id(parent), id(node)))
             ax.annotate("", xy=(x1 * sx - 0.5, y1 * sy), xytext=(x0 * sx + 0.5, y0 * sy),
-                        arrowprops=dict(arrowstyle="-|>", color="#555555", lw=1.2,
-                                        shrinkA=0, shrinkB=0))
+                        arrowprops=dict(arrowstyle="-|>", color=color or "#555555",
+                                        lw=3.0 if color else 1.2, shrinkA=0, shrinkB=0))
+            if edge_grads is not None:
+                # the edge's gradient, half-way along the edge
+                ex = 0.5 * (x1 * sx - 0.5) + 0.5 * (x0 * sx + 0.5)
+                ey = 0.5 * (y1 + y0) * sy
+                ax.text(ex, ey, _number(edge_grads[(id(parent), id(node))], digits),
+                        ha="center", va="center", fontsize=fontsize * 0.8, color=color or GRAD_COLOR,
+                        fontstyle="italic",
+                        bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none", alpha=0.9))
     texts = []
     for node in order:
         x, y = pos[id(node)]
@@ -118,6 +174,99 @@ def _draw(root, ax, digits, title, highlight, show_grad, fontsize):
     ax.set_title(title or _legend(show_grad), fontsize=fontsize, color="#333333")
     ax.figure.set_facecolor("white")
     return texts
+
+
+def draw_diagram(nodes: dict, edges=(), ax=None, *, title: str | None = None,
+                 fontsize: float = 12, figsize=None):
+    """Draw boxes joined by labelled arrows (a block diagram); return the Axes.
+
+    nodes : {name: (x, y, text)} or {name: (x, y, text, width, height, colour)} in data units;
+            width or height 0 writes the text without a box (an operator such as "+").
+    edges : [(from name, to name, label, colour)] (label "" for none, colour None for grey);
+            a fifth entry sets where along the arrow the label sits (0 to 1, default 0.5).
+    figsize: (width, height) in inches; default from the extent of the nodes.
+    The figure background is white, so the drawing reads in the site's dark mode too.
+    """
+    if not isinstance(nodes, dict) or not nodes:
+        raise TypeError(f"nodes must be a non-empty dict {{name: (x, y, text, ...)}}, "
+                        f"got {type(nodes).__name__}")
+    boxes = {}
+    for name, spec in nodes.items():
+        if not isinstance(spec, tuple) or len(spec) not in (3, 6):
+            raise ValueError(f"nodes[{name!r}] must be (x, y, text) or (x, y, text, width, height, "
+                             f"colour), got {spec!r}")
+        x, y = as_real(spec[0], f"nodes[{name!r}] x"), as_real(spec[1], f"nodes[{name!r}] y")
+        w, h, fc = (spec[3], spec[4], spec[5]) if len(spec) == 6 else (1.0, 0.55, "#f6f8fa")
+        boxes[name] = [x, y, str(spec[2]), float(w), float(h), fc]
+    if not isinstance(edges, (list, tuple)):
+        raise TypeError(f"edges must be a list of (from, to, label, colour) tuples, "
+                        f"got {type(edges).__name__}")
+    edge_list = []
+    for edge in edges:
+        if not isinstance(edge, tuple) or len(edge) not in (4, 5):
+            raise ValueError(f"each edge must be (from, to, label, colour[, at]), got {edge!r}")
+        for end in edge[:2]:
+            if end not in boxes:
+                raise ValueError(f"edge {edge!r} names an unknown node {end!r}")
+        edge_list.append(edge if len(edge) == 5 else (*edge, 0.5))
+    xs = [b[0] for b in boxes.values()]
+    ys = [b[1] for b in boxes.values()]
+    pad_x = max(max(b[3] for b in boxes.values()) / 2, 1.0) + 0.3
+    pad_y = max(b[4] for b in boxes.values()) / 2 + 0.3
+    if ax is None:
+        if figsize is None:
+            figsize = (min(0.9 * (max(xs) - min(xs) + 2 * pad_x) + 0.4, 12),
+                       min(max(0.9 * (max(ys) - min(ys) + 2 * pad_y) + 0.6, 2.0), 8))
+        _, ax = plt.subplots(figsize=figsize)
+    ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
+    ax.set_ylim(min(ys) - pad_y, max(ys) + pad_y)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.apply_aspect()
+    renderer = ax.figure.canvas.get_renderer()
+    texts = {name: ax.text(x, y, text, ha="center", va="center", color="#111111", zorder=3,
+                           fontsize=fontsize if w > 0 and h > 0 else 2.0 * fontsize)  # operators
+             for name, (x, y, text, w, h, _fc) in boxes.items()}
+    for _ in range(2):  # fit each box to its text, then the limits to the boxes (twice: the
+        for name, box in boxes.items():  # scale changes a little with the limits)
+            if box[3] > 0 and box[4] > 0:
+                extent = texts[name].get_window_extent(renderer).transformed(ax.transData.inverted())
+                w0, h0 = nodes[name][3:5] if len(nodes[name]) == 6 else (1.0, 0.55)
+                box[3], box[4] = max(w0, extent.width + 0.3), max(h0, extent.height + 0.25)
+        ax.set_xlim(min(b[0] - b[3] / 2 for b in boxes.values()) - 0.3,
+                    max(b[0] + b[3] / 2 for b in boxes.values()) + 0.3)
+        ax.set_ylim(min(b[1] - b[4] / 2 for b in boxes.values()) - 0.3,
+                    max(b[1] + b[4] / 2 for b in boxes.values()) + 0.3)
+        ax.apply_aspect()
+    for x, y, _text, w, h, fc in boxes.values():
+        if w > 0 and h > 0:
+            ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.03",
+                                        fc=fc, ec="#333333", lw=1.2, zorder=2))
+    for a, b, label, color, at in edge_list:
+        x0, y0, _t0, w0, h0, _f0 = boxes[a]
+        x1, y1, _t1, w1, h1, _f1 = boxes[b]
+        start, end = _border(x0, y0, w0, h0, x1, y1), _border(x1, y1, w1, h1, x0, y0)
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops=dict(arrowstyle="-|>", color=color or "#555555",
+                                    lw=2.2 if color else 1.2, shrinkA=2, shrinkB=2))
+        if label:
+            lx, ly = start[0] + at * (end[0] - start[0]), start[1] + at * (end[1] - start[1])
+            ax.text(lx, ly, label, ha="center", va="center", fontsize=fontsize * 0.85,
+                    color=color or GRAD_COLOR, zorder=4,
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.92))
+    if title:
+        ax.set_title(title, fontsize=fontsize, color="#333333")
+    ax.figure.set_facecolor("white")
+    return ax
+
+
+def _border(x, y, w, h, tx, ty) -> tuple[float, float]:
+    """Where the segment from the centre (x, y) of a w x h box towards (tx, ty) leaves it."""
+    dx, dy = tx - x, ty - y
+    if w <= 0 or h <= 0 or (dx == 0 and dy == 0):
+        return (x + 0.25 * (dx > 0) - 0.25 * (dx < 0), y)
+    t = min(w / 2 / abs(dx) if dx else float("inf"), h / 2 / abs(dy) if dy else float("inf"))
+    return (x + t * dx, y + t * dy)
 
 
 def _legend(show_grad: bool) -> str:

@@ -181,6 +181,10 @@ CASES = {
     # draw, engine
     "draw.graph_layout": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),
     "draw.draw_graph": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),
+    "draw.edge_gradients": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),
+    "draw.draw_diagram": Case(lambda: dict(nodes={"a": (0.0, 0.0, "a"), "b": (2.0, 0.0, "b")},
+                                           edges=[("a", "b", "1", None)]),
+                              objects=("nodes", "edges"), compare=False),
     "engine.topological_order": Case(lambda: dict(root=_graph()), objects=("root",), compare=False),
     # gradcheck
     "gradcheck.numerical_gradient": Case(lambda: dict(f=F, x=A(3), eps=1e-6), any_shape=("x",),

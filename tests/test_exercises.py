@@ -150,6 +150,26 @@ def _bn_parts(dout, x, gamma, axis=0, ddof=0, mean_path=True, var_path=True):
     return dx * inv, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
 
 
+def head_backward(dZ, cache, *, axis=-2, scaled=True, paths="qkv", dS_t=False, dW_first=False,
+                  dW_unsummed=False):
+    """The attention head's backward (chapter 7), or one slip of it selected by a keyword."""
+    X, Q, K, V, A = cache["X"], cache["Q"], cache["K"], cache["V"], cache["A"]
+    dV, dA = dZ @ sw(A, -1, -2), sw(V, -1, -2) @ dZ
+    dS = A * (dA - np.sum(A * dA, axis=axis, keepdims=True))
+    dS = sw(dS, -1, -2) if dS_t else dS
+    scale = 1 / np.sqrt(Q.shape[-2]) if scaled else 1.0
+    dQ, dK = scale * K @ dS, scale * Q @ sw(dS, -1, -2)
+
+    def dW(dP):
+        if dW_first:
+            return dP[0] @ X[0].T
+        per_sequence = dP @ sw(X, -1, -2)
+        return per_sequence if dW_unsummed else per_sequence.sum(axis=0)
+
+    terms = {"q": cache["Wq"].T @ dQ, "k": cache["Wk"].T @ dK, "v": cache["Wv"].T @ dV}
+    return sum(terms[t] for t in paths), dW(dQ), dW(dK), dW(dV)
+
+
 REFERENCE = {
     "mul_gate": mul_backward, "max_gate": max_backward, "sigmoid_gate": sigmoid_gate_backward,
     "wx_norm_sq": wx_norm_sq_backward, "abs_vjp": abs_vjp,
@@ -161,7 +181,7 @@ REFERENCE = {
     "keys_gradient": keys_backward, "scaled_scores": scores_backward,
     "softmax_keys": softmax_keys_backward, "projection_weight": projection_weight_backward,
     "batchnorm_backward": batchnorm_backward, "layernorm_backward": layernorm_backward,
-    "he_scale": he_std,
+    "he_scale": he_std, "head_backward": head_backward,
 }
 
 
@@ -233,6 +253,23 @@ def test_feedback_is_deterministic():
 # ---- typical mistakes: (exercise, wrong function, feedback kind, words the message must contain) --
 
 MISTAKES = [
+    # the attention head end to end (chapter 7): each catalogued slip is named
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, axis=-1), "axis",
+     ["dX:", "wrong axis", "axis -2"]),
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, scaled=False), "scale",
+     ["1 / sqrt(d_k) is missing"]),
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, paths="kv"), "missing_path",
+     ["three paths", "through the queries", "W_q^T dQ"]),
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, paths="qv"), "missing_path",
+     ["through the keys", "W_k^T dK"]),
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, paths="qk"), "missing_path",
+     ["through the values", "W_v^T dV"]),
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, dS_t=True), "transpose",
+     ["dS is transposed", "row = key"]),
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, dW_first=True), "batch_sum",
+     ["dWq:", "first sequence", "sums dP_b X_b^T over b"]),
+    ("head_backward", lambda dZ, c: head_backward(dZ, c, dW_unsummed=True), "batch_sum",
+     ["dWq has shape (2, 3, 4)", "sequences of the batch", "sum over axis 0"]),
     # wrong shape: transposed dW on a non-square W, with the brief's wording
     ("linear_rows", lambda dY, X, W: (dY @ W.T, dY.T @ X, dY.sum(0)), "transpose",
      ["dW has shape (2, 3) but W has shape (3, 2)", "shape of its variable", "did you transpose"]),

@@ -3,6 +3,7 @@
     S = K^T Q / sqrt(d_k)       dQ = K dS / sqrt(d_k),  dK = Q dS^T / sqrt(d_k)   Q, K (B, d_k, T)
     A = softmax over keys (-2)  dS = A * (dA - sum over axis -2 of A * dA)        S, A (B, T, T)
     P = W X (every sequence)    dW = sum_b dP_b X_b^T                             W (p, d), X (B, d, T)
+    the whole head, end to end: dX = W_q^T dQ + W_k^T dK + W_v^T dV  (three paths add)
 
 Derived in: chapters/07_attention_head.ipynb
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import softmax
+from ..attention_head import attention_head_forward, causal_mask
 from ._checker import Case, Exercise, Mistake
 
 
@@ -98,4 +100,74 @@ PROJECTION = Exercise(
     upstream="dP",
 )
 
-EXERCISES = [SCALED_SCORES, SOFTMAX_KEYS, PROJECTION]
+
+def _head_cases(rng):
+    cases = []
+    for b, d_in, d_k, d_v, t, causal in [(2, 4, 3, 3, 5, True), (1, 3, 2, 4, 4, False),
+                                         (3, 2, 3, 2, 3, True), (2, 3, 4, 3, 1, False)]:
+        mask = causal_mask(t) if causal else np.ones((t, t), dtype=bool)
+        cases.append(Case({"X": 0.8 * rng.normal(size=(b, d_in, t)),
+                           "Wq": 0.8 * rng.normal(size=(d_k, d_in)),
+                           "Wk": 0.8 * rng.normal(size=(d_k, d_in)),
+                           "Wv": rng.normal(size=(d_v, d_in)), "mask": mask}, batch=b))
+    return cases
+
+
+def _head_grads(p, dZ, *, axis=-2, scaled=True, paths="qkv", transposed_dS=False,
+                first_sequence_only=False):
+    """The head's gradients (dX, dWq, dWk, dWv), or a typical mistake's, from the keywords."""
+    _, c = attention_head_forward(p["X"], p["Wq"], p["Wk"], p["Wv"], p["mask"])
+    X, Q, K, V, A = c["X"], c["Q"], c["K"], c["V"], c["A"]
+    dV, dA = dZ @ _t(A), _t(V) @ dZ
+    dS = A * (dA - np.sum(A * dA, axis=axis, keepdims=True))
+    if transposed_dS:
+        dS = _t(dS)
+    scale = c["scale"] if scaled else 1.0
+    dQ, dK = scale * K @ dS, scale * Q @ _t(dS)
+
+    def dW(dP):
+        return dP[0] @ _t(X[0]) if first_sequence_only else np.sum(dP @ _t(X), axis=0)
+
+    terms = {"q": _t(p["Wq"]) @ dQ, "k": _t(p["Wk"]) @ dK, "v": _t(p["Wv"]) @ dV}
+    return sum(terms[t] for t in paths), dW(dQ), dW(dK), dW(dV)
+
+
+HEAD = Exercise(
+    name="head_backward", function="head_backward",
+    returns="(dX, dWq, dWk, dWv): dX with the shape (B, d_in, T) of X, each dW the shape of "
+            "its W\n(one matrix for the whole batch)",
+    grads=(("dX", "X"), ("dWq", "Wq"), ("dWk", "Wk"), ("dWv", "Wv")),
+    forward=lambda X, Wq, Wk, Wv, mask: attention_head_forward(X, Wq, Wk, Wv, mask)[0],
+    call=lambda fn, p, dZ: fn(dZ, attention_head_forward(p["X"], p["Wq"], p["Wk"], p["Wv"],
+                                                         p["mask"])[1]),
+    cases=_head_cases,
+    mistakes=(
+        Mistake(lambda p, d: _head_grads(p, d, axis=-1), "axis",
+                "the softmax VJP sums over the wrong axis. A holds one query per column, "
+                "normalised over the keys (axis -2): dS = A * (dA - sum over axis -2 of A * dA, "
+                "keepdims=True)."),
+        Mistake(lambda p, d: _head_grads(p, d, scaled=False), "scale",
+                "the 1 / sqrt(d_k) is missing: S = K^T Q / sqrt(d_k), so dQ and dK (and through "
+                "them dWq, dWk and two of the three terms of dX) carry the factor 1 / sqrt(d_k)."),
+        Mistake(lambda p, d: _head_grads(p, d, paths="kv"), "missing_path",
+                "X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and "
+                "the path through the queries is missing: add W_q^T dQ."),
+        Mistake(lambda p, d: _head_grads(p, d, paths="qv"), "missing_path",
+                "X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and "
+                "the path through the keys is missing: add W_k^T dK."),
+        Mistake(lambda p, d: _head_grads(p, d, paths="qk"), "missing_path",
+                "X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and "
+                "the path through the values is missing: add W_v^T dV."),
+        Mistake(lambda p, d: _head_grads(p, d, transposed_dS=True), "transpose",
+                "dS is transposed. S[b, i, j] = k_i . q_j (row = key, column = query), so "
+                "dQ = K dS / sqrt(d_k) and dK = Q dS^T / sqrt(d_k); T x T hides the slip from "
+                "the shapes."),
+        Mistake(lambda p, d: _head_grads(p, d, first_sequence_only=True), "batch_sum",
+                "that is only the first sequence's contribution; every W is shared by all the "
+                "sequences of the batch, so each dW sums dP_b X_b^T over b."),
+    ),
+    summed_over="the sequences of the batch",
+    upstream="dZ",
+)
+
+EXERCISES = [SCALED_SCORES, SOFTMAX_KEYS, PROJECTION, HEAD]

@@ -1,11 +1,13 @@
-"""Draw a small fully connected network  a0 -> a1 = sigma(W1 a0 + b1) -> z2 -> a2 = softmax(z2) -> L.
+"""Draw a small fully connected network  a0 -> z1 -> a1 = sigma(z1) -> z2 -> a2 = softmax(z2) -> L.
 
-Matplotlib only. Nodes and edges have names taken from the math (indices 0-based in code,
-shown 1-based in the labels):
+Matplotlib only. Each layer is two columns, the weighted inputs z and the activations a, so
+that an error signal delta^l = dL/dz^l is written at the z-node it belongs to. Nodes and edges
+have names taken from the math (indices 0-based in code, shown 1-based in the labels):
 
-    nodes  ("a0", k)  ("a1", j)  ("z2", j)  ("a2", m)  ("L",)
-    edges  ("W1", j, k): a0_k -> a1_j     ("W2", j, k): a1_k -> z2_j
-           ("S", m, j):  z2_j -> a2_m     ("L", m):     a2_m -> L
+    nodes  ("a0", k)  ("z1", j)  ("a1", j)  ("z2", j)  ("a2", m)  ("L",)
+    edges  ("W1", j, k): a0_k -> z1_j     ("sig", j):  z1_j -> a1_j (the sigmoid)
+           ("W2", j, k): a1_k -> z2_j     ("S", m, j): z2_j -> a2_m (the softmax)
+           ("L", m):     a2_m -> L
 
 Derived in: chapters/04_network_by_hand.ipynb
 """
@@ -23,8 +25,8 @@ __all__ = ["network_layout", "network_edges", "draw_network", "LiveNetwork"]
 
 HIGHLIGHT = "#f0a400"
 POSITIVE, NEGATIVE = "#1f5fbf", "#c4161c"  # edge_values: blue > 0, red < 0
-_X = {"a0": 0.0, "a1": 2.2, "z2": 4.4, "a2": 5.7, "L": 6.9}
-_TEX = {"a0": "a^0_{%d}", "a1": "a^1_{%d}", "z2": "z^2_{%d}", "a2": "a^2_{%d}"}
+_X = {"a0": 0.0, "z1": 2.2, "a1": 3.3, "z2": 5.5, "a2": 6.8, "L": 8.0}
+_TEX = {"a0": "a^0_{%d}", "z1": "z^1_{%d}", "a1": "a^1_{%d}", "z2": "z^2_{%d}", "a2": "a^2_{%d}"}
 
 
 def _sizes(sizes) -> tuple[int, int, int]:
@@ -40,7 +42,7 @@ def network_layout(sizes=(3, 4, 2)) -> dict:
     """{node: (x, y)} for a (D, H, K) network; each column is centred on y = 0."""
     D, H, K = _sizes(sizes)
     pos = {}
-    for layer, n in (("a0", D), ("a1", H), ("z2", K), ("a2", K)):
+    for layer, n in (("a0", D), ("z1", H), ("a1", H), ("z2", K), ("a2", K)):
         for i in range(n):
             pos[(layer, i)] = (_X[layer], (n - 1) / 2 - i)
     pos[("L",)] = (_X["L"], 0.0)
@@ -51,7 +53,8 @@ def network_edges(sizes=(3, 4, 2)) -> dict:
     """{edge: (from node, to node)} for every edge of the drawing."""
     D, H, K = _sizes(sizes)
     edges = {}
-    edges.update({("W1", j, k): (("a0", k), ("a1", j)) for j in range(H) for k in range(D)})
+    edges.update({("W1", j, k): (("a0", k), ("z1", j)) for j in range(H) for k in range(D)})
+    edges.update({("sig", j): (("z1", j), ("a1", j)) for j in range(H)})
     edges.update({("W2", j, k): (("a1", k), ("z2", j)) for j in range(K) for k in range(H)})
     edges.update({("S", m, j): (("z2", j), ("a2", m)) for m in range(K) for j in range(K)})
     edges.update({("L", m): (("a2", m), ("L",)) for m in range(K)})
@@ -77,8 +80,8 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
     highlight, node_text, edge_text = _names(sizes, highlight, node_text, edge_text)
     edge_values = _edge_values(sizes, edge_values)
     if ax is None:
-        height = 1.1 * max(sizes) + 0.6
-        _, ax = plt.subplots(figsize=(10, height), facecolor="white")
+        height = 1.0 * max(sizes) + 0.6
+        _, ax = plt.subplots(figsize=(11, height), facecolor="white")
     _draw(sizes, ax, title, highlight, highlight_color, node_text, edge_text, edge_values,
           edge_text_at, text_size)
     return ax
@@ -171,11 +174,10 @@ def _draw(sizes, ax, title, highlight, highlight_color, node_text, edge_text, ed
                                             alpha=0.9))
 
     top = (max(sizes) - 1) / 2
-    for layer, text in (("a0", "input"), ("a1", "hidden (sigmoid)"), ("z2", "logits"),
-                        ("a2", "softmax"), ("L", "loss")):
-        x = _X[layer]
+    for x, text in ((_X["a0"], "input"), ((_X["z1"] + _X["a1"]) / 2, "hidden: z, then sigmoid"),
+                    (_X["z2"], "logits"), (_X["a2"], "softmax"), (_X["L"], "loss")):
         ax.text(x, top + 0.4, text, ha="center", va="bottom", fontsize=text_size, color="0.3")
-    ax.set_xlim(-0.6, 7.4)
+    ax.set_xlim(-0.6, 8.5)
     ax.set_ylim(-top - 0.75, top + 0.8)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -246,7 +248,8 @@ class LiveNetwork:
         return facts
 
 
-_NODE_WORDS = {"a0": "input", "a1": "hidden neuron", "z2": "logit", "a2": "softmax output"}
+_NODE_WORDS = {"a0": "input", "z1": "weighted input of hidden neuron", "a1": "hidden neuron",
+               "z2": "logit", "a2": "softmax output"}
 
 
 def _node_words(node) -> str:
@@ -258,8 +261,10 @@ def _edge_words(edge) -> str:
     kind = edge[0]
     if kind in ("W1", "W2"):
         _, j, k = edge
-        a, b = (("a0", k), ("a1", j)) if kind == "W1" else (("a1", k), ("z2", j))
+        a, b = (("a0", k), ("a1", j)) if kind == "W1" else (("a1", k), ("z2", j))  # neuron j
         return f"{kind.lower()}_{edge[1] + 1}{edge[2] + 1} ({_node_words(a)} to {_node_words(b)})"
+    if kind == "sig":
+        return f"sigmoid edge of hidden neuron {edge[1] + 1}"
     if kind == "S":
         return f"softmax edge from logit {edge[2] + 1} to softmax output {edge[1] + 1}"
     return f"edge from softmax output {edge[1] + 1} to the loss"

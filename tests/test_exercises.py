@@ -64,6 +64,25 @@ def softmax_cross_entropy_backward(z, y):
     return (_softmax_cols(z) - y) / z.shape[1]
 
 
+def network_backward(x, y, params, *, mean=True, jacobian=True, dsigma="a", bias_axis=1,
+                     transpose=False):
+    """Chapter 4's batched backward (columns are examples, mean loss); the keywords make the
+    typical mistakes the checker must name."""
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    z1 = W1 @ x + b1[:, None]
+    a1 = 1.0 / (1.0 + np.exp(-z1))
+    a2 = _softmax_cols(W2 @ a1 + b2[:, None])
+    g = (a2 - y) / (x.shape[1] if mean else 1)
+    delta2 = a2 * (g - np.sum(a2 * g, axis=0)) if jacobian else g
+    local = {"a": a1 * (1.0 - a1), "z": z1 * (1.0 - z1), "none": 1.0}[dsigma]
+    delta1 = local * (W2.T @ delta2)
+    db1, db2 = (delta1, delta2) if bias_axis is None else (delta1.sum(axis=bias_axis),
+                                                           delta2.sum(axis=bias_axis))
+    if transpose:
+        return x @ delta1.T, db1, a1 @ delta2.T, db2
+    return delta1 @ x.T, db1, delta2 @ a1.T, db2
+
+
 def _vjp_cols(dout, a):
     return a * (dout - np.sum(a * dout, axis=0, keepdims=True))
 
@@ -175,7 +194,7 @@ REFERENCE = {
     "wx_norm_sq": wx_norm_sq_backward, "abs_vjp": abs_vjp,
     "linear_rows": linear_backward_rows, "linear_cols": linear_backward_cols,
     "softmax_vjp": softmax_vjp, "hidden_delta": hidden_delta,
-    "softmax_cross_entropy": softmax_cross_entropy_backward,
+    "softmax_cross_entropy": softmax_cross_entropy_backward, "network_backward": network_backward,
     "tanh_function": Tanh, "matmul_function": MatMul,
     "values_gradient": values_backward, "query_gradient": query_backward,
     "keys_gradient": keys_backward, "scaled_scores": scores_backward,
@@ -332,6 +351,26 @@ MISTAKES = [
      "jacobian_twice", ["applied the softmax Jacobian to a - y", "mean over the batch"]),
     ("softmax_cross_entropy", lambda z, y: (y - _softmax_cols(z)) / z.shape[1], "sign",
      ["opposite sign"]),
+    # chapter 4, build it: the whole batched backward of the network
+    ("network_backward", lambda x, y, p: network_backward(x, y, p, mean=False), "mean",
+     ["forgot the mean over the batch", "N = x.shape[1]"]),
+    ("network_backward", lambda x, y, p: network_backward(x, y, p, jacobian=False), "jacobian",
+     ["softmax Jacobian is missing", "dL/da2, not dL/dz2"]),
+    ("network_backward", lambda x, y, p: network_backward(x, y, p, dsigma="z"), "sigmoid_z",
+     ["z1 (1 - z1)", "instead of the activation"]),
+    ("network_backward", lambda x, y, p: network_backward(x, y, p, dsigma="none"), "local",
+     ["a1 (1 - a1)"]),
+    ("network_backward", lambda x, y, p: network_backward(x, y, p, transpose=True), "transpose",
+     ["the transpose", "shape (H, D) of W1"]),
+    ("network_backward",  # only dW1 transposed: named all the same
+     lambda x, y, p: (network_backward(x, y, p)[0].T, *network_backward(x, y, p)[1:]), "transpose",
+     ["the transpose"]),
+    ("network_backward", lambda x, y, p: network_backward(x, y, p, bias_axis=0), "bias_axis",
+     ["summed delta over axis 0", "axis 1"]),
+    ("network_backward", lambda x, y, p: network_backward(x, y, p, bias_axis=None), "batch_sum",
+     ["extra axis 1", "sum over axis 1", "your numbers are right"]),
+    ("network_backward", lambda x, y, p: network_backward(x, y, p)[:3], "count",
+     ["(dW1, db1, dW2, db2) of 4 gradients"]),
     ("matmul_function", None, "order", ["swapped", "order"]),
     ("softmax_keys", lambda dA, A: A * (dA - np.sum(A * dA, axis=-1, keepdims=True)), "axis",
      ["axis -2"]),

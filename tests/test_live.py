@@ -171,7 +171,7 @@ def test_live_network_restyles_edges_and_texts():
     view.update(title="t", highlight=[("W2", 0, 1)], node_text={("a1", 0): "d = 1"},
                 edge_values={"W1": dW1, "W2": np.zeros((2, 4))})
     widths = edges.get_linewidths()
-    assert len(widths) == 12 + 8 + 4 + 2
+    assert len(widths) == 12 + 4 + 8 + 4 + 2  # W1, sigmoid, W2, softmax, loss edges
     assert widths[-1] == 3.5  # the highlighted edge is drawn last, on top
     assert max(widths[:12]) == pytest.approx(5.0)  # |dW1| = 6 is the largest: 5 pt
     assert ax.get_title() == "t" and "d = 1" in [t.get_text() for t in ax.texts]

@@ -15,9 +15,10 @@ from backprop_lib.netdraw import draw_network, network_edges, network_layout  # 
 def test_layout_and_edges_cover_the_network(sizes):
     D, H, K = sizes
     pos, edges = network_layout(sizes), network_edges(sizes)
-    assert len(pos) == D + H + 2 * K + 1
-    assert len(edges) == H * D + K * H + K * K + K
-    assert edges[("W1", H - 1, D - 1)] == (("a0", D - 1), ("a1", H - 1))  # w_jk: from k to j
+    assert len(pos) == D + 2 * H + 2 * K + 1
+    assert len(edges) == H * D + H + K * H + K * K + K
+    assert edges[("W1", H - 1, D - 1)] == (("a0", D - 1), ("z1", H - 1))  # w_jk: from k to j
+    assert edges[("sig", H - 1)] == (("z1", H - 1), ("a1", H - 1))  # delta^1 sits at z1, not a1
     assert all(a in pos and b in pos for a, b in edges.values())
 
 

@@ -80,6 +80,7 @@ def _widget_factories():
     from backprop_lib.widgets.ch01_graph import AddMulGraph, NeuronGraph
     from backprop_lib.widgets.ch03_training import TrainingCurve
     from backprop_lib.widgets.ch04_loss import OutputLayerLoss
+    from backprop_lib.widgets.ch04_network import NetworkGradients
     from backprop_lib.widgets.ch07_attention import AttentionView
     from backprop_lib.widgets.ch08_deep import GradientFlowWidget
 
@@ -92,7 +93,7 @@ def _widget_factories():
     Xd = rng.normal(size=(32, 4))  # chapter 8's data: rows, a linear target
     return {"AddMulGraph": AddMulGraph, "NeuronGraph": NeuronGraph,
             "TrainingCurve": lambda: TrainingCurve(X, Y),
-            "OutputLayerLoss": OutputLayerLoss,
+            "OutputLayerLoss": OutputLayerLoss, "NetworkGradients": NetworkGradients,
             "AttentionView": lambda: AttentionView(Xa, tokens, W, np.array(list("abcd"))),
             "GradientFlowWidget": lambda: GradientFlowWidget(Xd, Xd @ rng.normal(size=(4, 1)),
                                                              width=16, steps=3)}
@@ -108,8 +109,8 @@ def _ends(control):
     return [control.min, control.max]
 
 
-WIDGETS = ["AddMulGraph", "NeuronGraph", "TrainingCurve", "OutputLayerLoss", "AttentionView",
-           "GradientFlowWidget"]
+WIDGETS = ["AddMulGraph", "NeuronGraph", "TrainingCurve", "OutputLayerLoss", "NetworkGradients",
+           "AttentionView", "GradientFlowWidget"]
 
 
 @pytest.mark.parametrize("name", WIDGETS)
@@ -133,6 +134,20 @@ def test_widget_callback_runs_in_process_at_every_control_extreme(name, capsys):
         widget.update(**lows)
         widget.update(**highs)
     capsys.readouterr()
+
+
+def test_choosing_a_weight_moves_the_value_slider_to_its_example_value():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from backprop_lib import network
+    from backprop_lib.widgets.ch04_network import NetworkGradients
+
+    controls = NetworkGradients().controls()
+    W1 = network.example()["params"]["W1"]
+    for name, (j, k) in (("w1_13", (0, 2)), ("w1_22", (1, 1))):
+        controls["weight"].value = name
+        assert controls["value"].value == pytest.approx(W1[j, k])
 
 
 def test_the_in_process_test_covers_every_widget_module():

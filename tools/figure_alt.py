@@ -38,21 +38,23 @@ ALT = {
         "estimate is exactly zero.",
     ("03", "rng = np.random.default_rng(7)"): "Loss curve of a linear layer trained with gradient "
         "descent, on a log scale, falling steadily over the training steps.",
-    ("04", "draw_network(title=\"row 1"): "The 3-4-2 network: three inputs, four sigmoid hidden "
-        "neurons, two logits, a softmax and the loss; the three weights into hidden neuron 1 "
-        "are highlighted.",
+    ("04", "draw_network(title=\"row 1"): "The 3-4-2 network: three inputs, four hidden "
+        "neurons drawn as their weighted input z1 and sigmoid output a1, two logits, a softmax "
+        "and the loss; the three weights into hidden neuron 1 are highlighted.",
     ("04", "values = {"): "The 3-4-2 network with the forward value written at every node, from "
-        "the input (1.0, 0.5, -1.0) to the loss.",
+        "the input (1.0, 0.5, -1.0) through the weighted inputs z1 and activations a1 to the loss.",
     ("04", 'draw_network(title=r"$\\delta^2_1'): "The network with the two paths from logit 1 "
         "through both softmax outputs to the loss highlighted.",
     ("04", 'draw_network(title=r"$\\partial L/\\partial w^2'): "The network with every edge of W2 "
         "highlighted in green; each edge carries its gradient delta2_j times a1_k, written along "
         "the edge near the hidden neuron it starts from, and each logit is labelled with its "
         "delta.",
-    ("04", 'draw_network(title=r"$\\delta^1_1'): "The network with hidden neuron 1 and its two "
-        "outgoing weights to the logits highlighted in blue, labelled with the weights and deltas.",
+    ("04", 'draw_network(title=r"$\\delta^1_1'): "The network with hidden neuron 1 (its weighted input "
+        "z1_1, the sigmoid, its output a1_1) and its two outgoing weights to the logits highlighted "
+        "in blue, labelled with the weights and the logits' deltas.",
     ("04", 'draw_network(title=r"$\\partial L/\\partial w^1'): "The network with every edge of W1 "
-        "highlighted in orange; the edges into hidden neuron 1 are labelled with their gradients.",
+        "highlighted in orange; the edges into hidden neuron 1 are labelled with their gradients, "
+        "and each weighted input z1_j with its delta1_j.",
     ("04", "steps = 1000"): "Loss curve of the 3-4-2 network trained on one example for 1000 "
         "steps, falling from 0.2344 towards zero on a log scale.",
     ("04", "# training with both losses"): "Two panels of loss curves on a log scale over 1000 "

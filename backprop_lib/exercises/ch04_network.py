@@ -3,6 +3,9 @@
     softmax VJP:   dz = J^T dout = a * (dout - sum(a * dout))      a = softmax(z), z (K,)
     hidden delta:  delta1 = a1 (1 - a1) * (W2^T delta2)            a1 = sigma(z1), W2 (K, H)
     softmax + cross-entropy, batch mean:  dz = (softmax(z) - y) / N   z, y (K, N), y one-hot
+    the whole batched backward of the network (build it):
+        delta2 = J^T (a2 - y) / N,  delta1 = a1 (1 - a1) * (W2^T delta2)      x (D, N), y (K, N)
+        dW1 = delta1 x^T,  db1 = delta1 summed over the columns,  dW2 = delta2 a1^T,  db2 likewise
 
 Derived in: chapters/04_network_by_hand.ipynb
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import network as nw
 from ..activations import sigmoid, softmax, softmax_vjp
 from ..cross_entropy import cross_entropy
 from ._checker import Case, Exercise, Mistake
@@ -122,4 +126,89 @@ SOFTMAX_CROSS_ENTROPY = Exercise(
     summed_over="the examples (columns) of the batch",
 )
 
-EXERCISES = [SOFTMAX_VJP, HIDDEN_DELTA, SOFTMAX_CROSS_ENTROPY]
+
+# ---- build it: the full batched backward of the 3-4-2 network ---------------------------------
+
+_PARAMS = ("W1", "b1", "W2", "b2")
+
+
+def _network_cases(rng):
+    ex = nw.example()["params"]
+    cases = []
+    for d, h, k, n in [(3, 4, 2, 5), (3, 4, 2, 1), (2, 5, 3, 4), (4, 3, 3, 6)]:
+        if (d, h, k) == (3, 4, 2):  # the chapter's network, with its weights
+            params = {name: ex[name].copy() for name in _PARAMS}
+        else:
+            params = {"W1": rng.normal(size=(h, d)), "b1": 0.5 * rng.normal(size=h),
+                      "W2": rng.normal(size=(k, h)), "b2": 0.5 * rng.normal(size=k)}
+        y = np.eye(k)[:, rng.integers(0, k, size=n)]
+        cases.append(Case({"x": rng.normal(size=(d, n)), "y": y, **params}, batch=n))
+    return cases
+
+
+def _network_loss(x, y, W1, b1, W2, b2):
+    return nw.loss(nw.forward(x, {"W1": W1, "b1": b1, "W2": W2, "b2": b2}), y)
+
+
+def _network_call(fn, p, dout):
+    """The reader returns the gradients of the mean loss; the checker's upstream scales them."""
+    grads = fn(p["x"], p["y"], {name: p[name] for name in _PARAMS})
+    if not isinstance(grads, (tuple, list)):
+        return grads
+    return tuple(g if g is None else dout * np.asarray(g, dtype=float) for g in grads)
+
+
+def _network_grads(p, dout, *, mean=True, jacobian=True, local="a", bias_axis=1,
+                   transpose=False):
+    """The gradients, right or with one of the typical mistakes (the keywords)."""
+    x, y, W1, b1, W2, b2 = (p[k] for k in ("x", "y", *_PARAMS))
+    n = x.shape[1] if mean else 1
+    z1 = W1 @ x + b1[:, None]
+    a1 = sigmoid(z1)
+    a2 = softmax(W2 @ a1 + b2[:, None], 0)
+    delta2 = softmax_vjp((a2 - y) / n, a2, 0) if jacobian else (a2 - y) / n
+    dsigma = {"a": a1 * (1 - a1), "z": z1 * (1 - z1), "none": 1.0}[local]
+    delta1 = dsigma * (W2.T @ delta2)
+    dW1, dW2 = (x @ delta1.T, a1 @ delta2.T) if transpose else (delta1 @ x.T, delta2 @ a1.T)
+    return tuple(dout * g for g in (dW1, delta1.sum(axis=bias_axis), dW2,
+                                    delta2.sum(axis=bias_axis)))
+
+
+NETWORK_BACKWARD = Exercise(
+    name="network_backward", function="network_backward",
+    returns=("the tuple (dW1, db1, dW2, db2): the gradients of the mean loss over the N "
+             "columns, each with the shape of its parameter"),
+    grads=(("dW1", "W1"), ("db1", "b1"), ("dW2", "W2"), ("db2", "b2")),
+    forward=_network_loss,
+    call=_network_call,
+    cases=_network_cases,
+    mistakes=(
+        Mistake(lambda p, d: _network_grads(p, d, mean=False), "mean",
+                "you forgot the mean over the batch: L = (1/N) sum_n L_n, so every gradient "
+                "is N = x.shape[1] times too large. Divide dL/da2 = a2 - y by N once, at the "
+                "start: everything behind it inherits the factor."),
+        Mistake(lambda p, d: _network_grads(p, d, jacobian=False), "jacobian",
+                "you used delta2 = (a2 - y) / N, which is dL/da2, not dL/dz2: the softmax "
+                "Jacobian is missing. With squared error, delta2 = J^T dL/da2, column by column: "
+                "a2 * (g - sum over the column of a2 * g) with g = (a2 - y) / N. ((a2 - y) / N "
+                "is delta2 for the cross-entropy, where the Jacobian cancels.)"),
+        Mistake(lambda p, d: _network_grads(p, d, local="z"), "sigmoid_z",
+                "the sigmoid's derivative is a1 (1 - a1) with a1 = sigma(z1); you computed "
+                "z1 (1 - z1), the formula applied to the weighted input instead of the "
+                "activation."),
+        Mistake(lambda p, d: _network_grads(p, d, local="none"), "local",
+                "you stopped at dL/da1 = W2^T delta2; delta1 = dL/dz1 is one step further back "
+                "through the sigmoid: multiply element-wise by a1 (1 - a1)."),
+        Mistake(lambda p, d: _network_grads(p, d, transpose=True), "transpose",
+                "you computed x delta1^T (and a1 delta2^T), the transpose: dW1 = delta1 x^T has "
+                "the shape (H, D) of W1, row j collecting the weights into hidden neuron j "
+                "(the index w_jk puts the receiving neuron j first)."),
+        Mistake(lambda p, d: _network_grads(p, d, bias_axis=0), "bias_axis",
+                "you summed delta over axis 0, the neurons. The examples are the columns "
+                "(axis 1): a bias is shared by all N examples, so its gradient sums delta over "
+                "axis 1, one entry per neuron: db1 = delta1.sum(axis=1)."),
+    ),
+    summed_over="the examples (columns) of the batch",
+)
+
+EXERCISES = [SOFTMAX_VJP, HIDDEN_DELTA, SOFTMAX_CROSS_ENTROPY, NETWORK_BACKWARD]

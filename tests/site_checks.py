@@ -19,12 +19,10 @@ Locally the tests skip (with the reason) when chromium or playwright is missing;
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import json
 import re
 import shutil
-import threading
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -32,6 +30,9 @@ from urllib.parse import urlparse
 
 import pytest
 from common import IN_CI, ROOT, require, toc_pages
+
+sys.path.insert(0, str(ROOT / "tools"))
+import page_weight  # noqa: E402  (tools/: shared with make bench)
 
 sync_api = require("playwright.sync_api", "browser tests drive chromium with Playwright")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -47,7 +48,7 @@ pytestmark = pytest.mark.browser
 __all__ = ["pytestmark", "browser", "server", "visit", "test_page_loads_cleanly_offline",
            "test_dark_mode_screenshot_and_opaque_figures", "test_chapter_has_launch_buttons",
            "test_widgets_have_state_render_and_say_where_they_are_live",
-           "test_headings_in_order_and_images_described",
+           "test_headings_in_order_and_images_described", "test_page_is_light_and_math_is_quick",
            "test_axe_finds_no_serious_violation_in_light_or_dark_mode"]
 
 # axe-core, fetched with the site's assets (tools/fetch_assets.py TEST_PACKAGES) but kept out of
@@ -87,19 +88,11 @@ def parametrize_pages(metafunc, pages) -> None:
         metafunc.parametrize("page_path", [p for p in pages if p in only])
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def server(built_book):
-    handler = functools.partial(_Quiet, directory=str(built_book))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    """The site on 127.0.0.1, text gzipped as a web host serves it (tools/page_weight.py)."""
+    with page_weight.Server(built_book) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +120,7 @@ class Visit:
         pg.on("response", lambda r: r.status >= 400 and self.bad_status.append(f"{r.status} {r.url}"))
         pg.on("console", self._on_console)
         pg.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        pg.add_init_script(page_weight.INIT_SCRIPT)  # load and MathJax times, for the weight test
         self.response = pg.goto(f"{base}/{page_path}", wait_until="load")
         try:
             pg.wait_for_load_state("networkidle", timeout=15000)
@@ -230,6 +224,23 @@ def test_page_loads_cleanly_offline(visit, page_path):
         "[...document.images].map(i => ({src: i.src, ok: i.complete && i.naturalWidth > 0}))")
     broken = [i["src"] for i in images if not i["ok"]]
     assert not broken, f"images that did not load: {broken}"
+
+
+def test_page_is_light_and_math_is_quick(visit, page_path):
+    """At most 1.5 MB transferred (after gzip), all requests of the page counted; the math time
+    (page `load` to MathJax's startup promise) is measured and reported here, and held to its
+    target of 1 s by `make bench` (bench/results.md): timings are never asserted in tests."""
+    v = visit(page_path)
+    m = page_weight.measure(v.page)
+    assert m["bytes"] <= page_weight.MAX_BYTES, (
+        f"{page_path} transfers {m['bytes'] / 1e6:.2f} MB (target "
+        f"{page_weight.MAX_BYTES / 1e6:.1f} MB); biggest: "
+        + ", ".join(f"{u.rsplit('/', 1)[-1]} {b / 1e3:.0f} kB" for u, b in m["biggest"][:5]))
+    if v.has_math():
+        assert m["math_s"] is not None, "the page has math but MathJax's startup promise never resolved"
+        if m["math_s"] > page_weight.MAX_MATH_S:
+            warnings.warn(f"{page_path}: math rendered {m['math_s']:.2f} s after load "
+                          f"(target {page_weight.MAX_MATH_S:.0f} s; see make bench)", stacklevel=1)
 
 
 def test_dark_mode_screenshot_and_opaque_figures(visit, page_path):

@@ -33,7 +33,7 @@ $(STAMP): requirements.txt pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-# MathJax, require.js and the ipywidgets HTML manager, from the npm registry (no CDN at view time).
+# MathJax (and axe-core for the browser tests) from the npm registry (no CDN at view time).
 ASSETS := _vendor/.versions
 $(ASSETS): tools/fetch_assets.py | $(STAMP)
 	$(BIN)/python tools/fetch_assets.py

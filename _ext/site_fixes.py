@@ -22,13 +22,25 @@
    PDF appears, changes or goes, so the link never points at a missing or stale file.
 6. Toggle names. myst-nb names its show/hide-code toggles "Toggle hidden content" while they
    show "Show code cell source"; the aria-label is dropped so that the visible text names them.
+7. Static widgets (page weight, issue 19). A widget cannot move on a static page, yet drawing its
+   default view took the ipywidgets HTML manager (embed-amd.js, 4.4 MB, 1.1 MB gzipped) plus
+   require.js and the embedded state of every model. Each widget view is now written as plain
+   HTML from its embedded state: the default output (the LiveFigure picture with its alt text),
+   and the controls as a disabled row (sliders, menus, checkboxes at their default values, each
+   named "label, what it changes"), marked inactive, next to the chapter's live hint. The view's
+   script tag stays inside the block (inert: no manager reads it), so the PDF and its test still
+   find each view. The state and the widget scripts are not served (_config.yml:
+   nb_ipywidgets_js is empty).
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
+import math
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -133,6 +145,92 @@ def _name_the_toggles(app, pagename, templatename, context, doctree):  # noqa: A
                                                   "<summary>")
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+_VIEW = re.compile(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', re.S)
+
+
+def _readout(value, fmt: str) -> str:
+    try:
+        return format(value, fmt or ".2f")
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _static_control(model: dict) -> str:
+    """One control of an interact, drawn disabled at its default value."""
+    kind, st = model["model_name"], model["state"]
+    label = (st.get("description") or "").strip()
+    name = html.escape(f"{label}, {st['tooltip']}" if st.get("tooltip") else label, quote=True)
+    text = html.escape(label)
+    if kind in ("FloatSliderModel", "IntSliderModel", "FloatLogSliderModel"):
+        value = st.get("value", 0)
+        pos = math.log(value, st.get("base", 10)) if kind == "FloatLogSliderModel" and value > 0 else value
+        return (f'<label class="widget-static-control">{text} <input type="range" disabled '
+                f'min="{st.get("min", 0)}" max="{st.get("max", 1)}" step="{st.get("step", 1)}" '
+                f'value="{pos}" aria-label="{name}"> '
+                f'<span class="widget-static-value">{html.escape(_readout(value, st.get("readout_format")))}'
+                f"</span></label>")
+    if kind == "DropdownModel":
+        labels, index = st.get("_options_labels", []), st.get("index")
+        options = "".join(f'<option{" selected" if i == index else ""}>{html.escape(o)}</option>'
+                          for i, o in enumerate(labels))
+        return (f'<label class="widget-static-control">{text} <select disabled aria-label="{name}">'
+                f"{options}</select></label>")
+    if kind == "CheckboxModel":
+        checked = " checked" if st.get("value") else ""
+        return (f'<label class="widget-static-control"><input type="checkbox" disabled{checked} '
+                f'aria-label="{name}"> {text}</label>')
+    value = st.get("value", "")
+    return f'<span class="widget-static-control">{text}: {html.escape(str(value))}</span>'
+
+
+def _static_output(model: dict) -> str:
+    """An Output widget's stored outputs as HTML (the LiveFigure picture carries its alt text)."""
+    parts = []
+    for out in model["state"].get("outputs", []):
+        data = out.get("data", {})
+        if "text/html" in data:
+            parts.append("".join(data["text/html"]) if isinstance(data["text/html"], list)
+                         else data["text/html"])
+        elif "image/png" in data:
+            alt = html.escape("".join(data.get("text/plain", "")).strip("'\""), quote=True)
+            parts.append(f'<img src="data:image/png;base64,{data["image/png"]}" alt="{alt}">')
+        elif out.get("output_type") == "stream":
+            parts.append(f"<pre>{html.escape(''.join(out.get('text', '')))}</pre>")
+        elif "text/plain" in data:
+            parts.append(f"<pre>{html.escape(''.join(data['text/plain']))}</pre>")
+    return "".join(parts)
+
+
+def _static_view(models: dict, view_tag: str, view_json: str) -> str:
+    model_id = json.loads(view_json)["model_id"]
+    box = models.get(model_id)
+    if box is None:  # no state: leave the tag as it was (the site tests report it)
+        return view_tag
+    children = [models[c.replace("IPY_MODEL_", "")] for c in box["state"].get("children", [])
+                if c.replace("IPY_MODEL_", "") in models]
+    controls = "".join(_static_control(m) for m in children if m["model_name"] != "OutputModel")
+    output = "".join(_static_output(m) for m in children if m["model_name"] == "OutputModel")
+    if not children:  # a single widget, not an interact
+        controls = _static_control(box)
+    row = (f'<div class="widget-static-controls" role="group" aria-label="Controls of this figure, '
+           f'inactive on this page">{controls}<span class="widget-static-note">Inactive here: run '
+           f"the chapter on Binder, Colab or with Live Code to move them.</span></div>") if controls else ""
+    return (f'<div class="widget-static-view"><div class="widget-static widget-interact" '
+            f'data-model-id="{html.escape(model_id)}">{row}<div class="widget-output">{output}</div>'
+            f"</div>{view_tag}</div>")
+
+
+def _static_widgets(app, pagename, templatename, context, doctree):  # noqa: ARG001 (Sphinx event)
+    scripts = context.get("script_files", [])
+    state = [js for js in scripts if (getattr(js, "attributes", None) or {}).get("type") == WIDGET_STATE]
+    if not state or "body" not in context:
+        return
+    models = json.loads(state[0].attributes["body"]).get("state", {})
+    context["body"] = _VIEW.sub(lambda m: _static_view(models, m.group(0), m.group(1)), context["body"])
+    context["script_files"] = [js for js in scripts if all(js is not st for st in state)]
+
+
 def _copy_the_pdf(app, exception):
     pdf = _pdf(app)
     if exception is None and app.builder.format == "html" and pdf.exists():
@@ -152,5 +250,6 @@ def setup(app):
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.connect("html-page-context", _link_the_pdf)
     app.connect("html-page-context", _name_the_toggles)
+    app.connect("html-page-context", _static_widgets)
     app.connect("build-finished", _copy_the_pdf)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

@@ -6,6 +6,7 @@ clean _build, make test) is skipped and its previous results are kept from bench
     .venv/bin/python tools/bench.py            # everything (several minutes)
     .venv/bin/python tools/bench.py --quick    # skip make book / make test
     .venv/bin/python tools/bench.py --only deep  # one section (repeatable); the rest keep their numbers
+    .venv/bin/python tools/bench.py --only pages # page weight and math time of _build/html
 """
 
 from __future__ import annotations
@@ -328,6 +329,60 @@ def jacobian_section(n=4096) -> str:
 
 # ---------------------------------------------------------------- report
 
+# ---------------------------------------------------------------- 6. page weight and math time
+
+def pages_section(loads: int = 3) -> str:
+    """Every page of _build/html in chromium, served gzipped (tools/page_weight.py): bytes
+    transferred and the time from `load` to MathJax's startup promise (median of ``loads``)."""
+    import page_weight
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from common import toc_pages
+
+    html = ROOT / "_build" / "html"
+    if not (html / "intro.html").exists():  # the stored outputs are what `make book` shows
+        subprocess.run([sys.executable, "tools/build_book.py", "-W", "-n", "--keep-going"], cwd=ROOT,
+                       env={**os.environ, "BACKPROP_BOOK_EXECUTE": "off"}, check=True)
+    rows = ["| page | transferred, gzip (MB) | target (MB) | met | math after `load` (s), median "
+            f"of {loads} | target (s) | met | `load`, math done after navigation (s) "
+            "| biggest transfers (kB) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    with page_weight.Server(html) as base, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                    args=["--no-sandbox", "--disable-gpu"])
+        for page_path in toc_pages():
+            runs = []
+            for _ in range(loads):
+                ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+                page = ctx.new_page()
+                page.add_init_script(page_weight.INIT_SCRIPT)
+                page.goto(f"{base}/{page_path}", wait_until="load")
+                try:
+                    page.wait_for_load_state("networkidle", timeout=15000)
+                except PlaywrightTimeout:
+                    pass
+                runs.append(page_weight.measure(page))
+                ctx.close()
+            mb = max(r["bytes"] for r in runs) / 1e6
+            maths = [r["math_s"] for r in runs if r["math_s"] is not None]
+            math = statistics.median(maths) if maths else None
+            load = statistics.median(r["load_s"] for r in runs)
+            done = [r["math_at_s"] for r in runs if r["math_at_s"] is not None]
+            timeline = f"{load:.2f}, {statistics.median(done):.2f}" if done else f"{load:.2f}, -"
+            big = ", ".join(f"{u.rsplit('/', 1)[-1].split('?')[0]} {b / 1e3:.0f}"
+                            for u, b in runs[0]["biggest"][:3])
+            print(f"page {page_path}: {mb:.2f} MB, math {math}")
+            math_cells = (f"{math:.2f} | {page_weight.MAX_MATH_S:.0f} | {ok(math <= page_weight.MAX_MATH_S)}"
+                          if math is not None else "no math | | ")
+            math_cells += f" | {timeline}"
+            rows.append(f"| {page_path} | {mb:.2f} | {page_weight.MAX_BYTES / 1e6:.1f} "
+                        f"| {ok(mb * 1e6 <= page_weight.MAX_BYTES)} | {math_cells} | {big} |")
+        browser.close()
+    return "\n".join(rows)
+
+
 NOTES = (ROOT / "bench" / "NOTES.md")
 
 
@@ -348,10 +403,11 @@ def main(argv=None) -> int:
     ap.add_argument("--book-runs", type=int, default=3)
     ap.add_argument("--test-runs", type=int, default=3)
     ap.add_argument("--widget-samples", type=int, default=50)
-    ap.add_argument("--only", choices=["build", "widgets", "torch", "jacobian", "deep"], action="append",
+    ap.add_argument("--only", choices=["build", "widgets", "torch", "jacobian", "deep", "pages"],
+                    action="append",
                     help="measure only these sections (repeatable); the others keep their old numbers")
     args = ap.parse_args(argv)
-    want = set(args.only or ["build", "widgets", "torch", "jacobian", "deep"])
+    want = set(args.only or ["build", "widgets", "torch", "jacobian", "deep", "pages"])
     if args.quick:
         want.discard("build")
 
@@ -367,7 +423,9 @@ def main(argv=None) -> int:
              ("torch", "3. backprop_lib against PyTorch (CPU, eager)", torch_section),
              ("jacobian", "4. Jacobian against vector-Jacobian product", jacobian_section),
              ("deep", "5. Chapter 8: a deep BatchNorm network against PyTorch, and the widget",
-              lambda: deep_section(args.widget_samples))]
+              lambda: deep_section(args.widget_samples)),
+             ("pages", "6. Page weight and math time (chromium, site served gzipped, `_build/html`)",
+              pages_section)]
     for name, title, run in specs:
         if name in want:
             parts[name] = section(name, title, run())

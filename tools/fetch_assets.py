@@ -1,6 +1,7 @@
 """Fetch the site's JavaScript from the npm registry so the built site needs no CDN.
 
-Jupyter Book loads MathJax, require.js and the ipywidgets HTML manager from CDNs by default.
+Jupyter Book loads MathJax (and, for widgets, require.js and the ipywidgets HTML manager, which
+this site does not use: _ext/site_fixes.py draws widgets as static HTML) from CDNs by default.
 This script downloads pinned releases from the npm registry (checking their sha512
 integrity), caches the tarballs in .cache/npm/, and unpacks what the site needs into _vendor/,
 which _config.yml lists in html_static_path (so Sphinx copies it to _build/html/_static/).
@@ -35,13 +36,9 @@ PACKAGES = [
     ("mathjax", "3.2.2",
      "Bt+SSVU8eBG27zChVewOicYs7Xsdt40qm4+UpHyX7k0/O9NliPc+x77k1/FEsPsjKPZGJvtRZM1vO+geW0OhGw==",
      {"package/es5/": "mathjax/"}),
-    ("@jupyter-widgets/html-manager", "1.0.7",
-     "2xGwS7vVd2RGlKMiSqj1vYv2X59V73ygefUodhzy9Bho0mswWT/yo3Cg7MaYOqwozQjNo5k3rbJ3cETXWUwJ/g==",
-     {"package/dist/": "html-manager/"}),
-    ("requirejs", "2.3.7",
-     "DouTG8T1WanGok6Qjg2SXuCMzszOo0eHeH9hDZ5Y4x8Je+9JB38HdTLT4/VA8OaUhBa0JPVHJ0pyBkM1z+pDsw==",
-     {"package/require.js": "require.js"}),
 ]
+# The ipywidgets HTML manager and require.js are no longer served: the site draws each widget's
+# default view as static HTML (_ext/site_fixes.py, 7; issue 19, page weight).
 # the same, for the browser tests only: unpacked into TEST_JS, never into the site
 TEST_PACKAGES = [
     ("axe-core", "4.14.1",

@@ -36,6 +36,12 @@ def pytest_configure(config):
         from book_build import start_early
 
         _EARLY_BUILD = start_early(os.environ["BACKPROP_TEST_RUN"])
+        # tests/test_tooling.py interrupts a run here, at a known point, while its build runs
+        hold = float(os.environ.get("BACKPROP_TEST_HOLD_AFTER_BUILD_START", "0"))
+        if hold:
+            import time
+
+            time.sleep(hold)
 
 
 def pytest_unconfigure(config):  # noqa: ARG001 (pytest hook signature)

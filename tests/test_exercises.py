@@ -189,6 +189,42 @@ def head_backward(dZ, cache, *, axis=-2, scaled=True, paths="qkv", dS_t=False, d
     return sum(terms[t] for t in paths), dW(dQ), dW(dK), dW(dV)
 
 
+def split_backward(dQh, *, order=(0, 2, 1, 3)):
+    """The split's backward (chapter 9): move the head axis back, then undo the reshape; another
+    ``order`` (or None: no transpose) is one of the catalogued slips."""
+    B, _, T, _ = dQh.shape
+    moved = dQh if order is None else dQh.transpose(order)
+    return moved.reshape(B, T, -1)
+
+
+def output_backward(dH, Z, W_O, *, identity=True, bias_axes=(0, 1), dZ_t=False, dW_t=False):
+    """H = X + Z W_O^T + b_O (chapter 9), or one slip of it selected by a keyword."""
+    rows_dH, rows_Z = dH.reshape(-1, dH.shape[-1]), Z.reshape(-1, Z.shape[-1])
+    dW = rows_Z.T @ rows_dH if dW_t else rows_dH.T @ rows_Z
+    dX = dH if identity else 0.0 * dH
+    return dX, dH @ (W_O.T if dZ_t else W_O), dW, dH.sum(axis=bias_axes)
+
+
+def block_backward(dY, X, params, h, *, second_identity=True, first_identity=True,
+                   attention_gets="dH", ln2=True):
+    """The transformer block's backward from the library's pieces (chapter 9), or one slip."""
+    from backprop_lib.normalization import layer_norm_backward, layer_norm_forward
+    from backprop_lib.transformer import (feed_forward, feed_forward_backward,
+                                          multi_head_attention_backward, multi_head_attention_forward)
+
+    U1, ln1 = layer_norm_forward(X, params["ln1_gamma"], params["ln1_beta"])
+    O, att = multi_head_attention_forward(U1, params, h=h)
+    H = X + O
+    U2, ln2_cache = layer_norm_forward(H, params["ln2_gamma"], params["ln2_beta"])
+    _, mlp = feed_forward(U2, params)
+    dU2, grads = feed_forward_backward(dY, mlp)
+    dH_mlp, grads["ln2_gamma"], grads["ln2_beta"] = layer_norm_backward(dU2, ln2_cache)
+    dH = (dY if second_identity else 0.0) + (dH_mlp if ln2 else dU2)
+    dU1, att_grads = multi_head_attention_backward(dH if attention_gets == "dH" else dY, att)
+    dX_att, grads["ln1_gamma"], grads["ln1_beta"] = layer_norm_backward(dU1, ln1)
+    return (dH if first_identity else 0.0) + dX_att, {**grads, **att_grads}
+
+
 REFERENCE = {
     "mul_gate": mul_backward, "max_gate": max_backward, "sigmoid_gate": sigmoid_gate_backward,
     "wx_norm_sq": wx_norm_sq_backward, "abs_vjp": abs_vjp,
@@ -201,6 +237,8 @@ REFERENCE = {
     "softmax_keys": softmax_keys_backward, "projection_weight": projection_weight_backward,
     "batchnorm_backward": batchnorm_backward, "layernorm_backward": layernorm_backward,
     "he_scale": he_std, "head_backward": head_backward,
+    "split_heads_backward": split_backward, "output_projection_residual": output_backward,
+    "block_backward": block_backward,
 }
 
 
@@ -398,6 +436,35 @@ MISTAKES = [
     ("he_scale", lambda _fan_in, fan_out: 2.0 / fan_out, "variance", ["standard deviation"]),
     ("he_scale", lambda fan_in, fan_out: np.sqrt(2.0 / (fan_in + fan_out)), "xavier", ["Xavier"]),
     ("he_scale", lambda _fan_in, _fan_out: 0.1, "entry", ["your function gives 0.1"]),
+    # chapter 9: the block's split, output projection with the residual, and the whole block
+    ("split_heads_backward", lambda d: split_backward(d, order=None), "no_transpose",
+     ["without moving the head axis back", "transpose(0, 2, 1, 3), then reshape"]),
+    ("split_heads_backward", lambda d: split_backward(d, order=(0, 2, 3, 1)), "wrong_axes",
+     ["interleaved", "consecutive"]),
+    ("split_heads_backward", lambda d: split_backward(d, order=(0, 3, 1, 2)), "wrong_axes",
+     ["feature axis d_k forward", "head axis (1) and the token axis (2)"]),
+    ("split_heads_backward", lambda d: d.transpose(0, 2, 1, 3), "reshape",
+     ["has shape (2, 5, 2, 3) but X has shape (2, 5, 6)", "numbers are right"]),
+    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, identity=False),
+     "residual", ["dX:", "identity path is missing", "dX = dH"]),
+    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, dZ_t=True),
+     "transpose", ["dZ:", "dZ = dH W_O, not dH W_O^T"]),
+    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, dW_t=True),
+     "transpose", ["dW_O:", "transpose of dW_O"]),
+    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, bias_axes=0),
+     "batch_sum", ["db_O:", "batch only", "both B and T"]),
+    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, bias_axes=1),
+     "batch_sum", ["db_O:", "positions only"]),
+    ("block_backward", lambda dY, X, p, h: block_backward(dY, X, p, h, second_identity=False),
+     "residual", ["second residual addition", "dH = dY + "]),
+    ("block_backward", lambda dY, X, p, h: block_backward(dY, X, p, h, first_identity=False),
+     "residual", ["first residual addition", "dX = dH + "]),
+    ("block_backward", lambda dY, X, p, h: block_backward(dY, X, p, h, attention_gets="dY"),
+     "order", ["attention branch was given dY"]),
+    ("block_backward", lambda dY, X, p, h: block_backward(dY, X, p, h, ln2=False),
+     "layernorm", ["LN_2's backward is missing"]),
+    ("block_backward", lambda dY, X, p, h: (block_backward(dY, X, p, h)[0], {}), "exception",
+     ["raised LookupError", "16 parameters", "no entry for ['ln1_gamma'"]),
     # an exception is reported briefly, with the case
     ("linear_rows", lambda dY, X, W: (dY @ W, X.T @ dY, dY.sum(0)), "exception",
      ["raised ValueError", "case 1 of 4", "inner sizes"]),

@@ -83,6 +83,7 @@ def _widget_factories():
     from backprop_lib.widgets.ch04_network import NetworkGradients
     from backprop_lib.widgets.ch07_attention import AttentionView
     from backprop_lib.widgets.ch08_deep import GradientFlowWidget
+    from backprop_lib.widgets.ch09_attention import TrainingAttentionView
 
     rng = np.random.default_rng(3)
     X = rng.uniform(-1, 1, size=(2, 20))
@@ -91,12 +92,16 @@ def _widget_factories():
     Xa = np.concatenate([np.eye(4)[tokens].T, np.eye(5)])[None]  # (1, 9, 5) as in chapter 7
     W = {"Wq": rng.normal(size=(8, 9)), "Wk": rng.normal(size=(8, 9)), "Wv": rng.normal(size=(4, 9))}
     Xd = rng.normal(size=(32, 4))  # chapter 8's data: rows, a linear target
+    maps = rng.uniform(size=(4, 2, 2, 6, 6))  # chapter 9: 4 snapshots of 2 blocks x 2 heads
+    maps /= maps.sum(axis=-1, keepdims=True)
     return {"AddMulGraph": AddMulGraph, "NeuronGraph": NeuronGraph,
             "TrainingCurve": lambda: TrainingCurve(X, Y),
             "OutputLayerLoss": OutputLayerLoss, "NetworkGradients": NetworkGradients,
             "AttentionView": lambda: AttentionView(Xa, tokens, W, np.array(list("abcd"))),
             "GradientFlowWidget": lambda: GradientFlowWidget(Xd, Xd @ rng.normal(size=(4, 1)),
-                                                             width=16, steps=3)}
+                                                             width=16, steps=3),
+            "TrainingAttentionView": lambda: TrainingAttentionView(
+                maps, [0, 3, 6, 9], np.exp(-np.linspace(0, 2, 10)), list("abc|cb"))}
 
 
 def _ends(control):
@@ -110,7 +115,7 @@ def _ends(control):
 
 
 WIDGETS = ["AddMulGraph", "NeuronGraph", "TrainingCurve", "OutputLayerLoss", "NetworkGradients",
-           "AttentionView", "GradientFlowWidget"]
+           "AttentionView", "GradientFlowWidget", "TrainingAttentionView"]
 
 
 @pytest.mark.parametrize("name", WIDGETS)

@@ -8,7 +8,7 @@ over the batch, a constant factor, a result that is right only for an all-ones u
 gradient, a typical mistake of that exercise, or the first wrong entry. Cases are seeded, so
 the feedback is the same on every run and every machine.
 
-Derived in: every chapter's Exercises section (chapters/01_... to 08_...).
+Derived in: every chapter's Exercises section (chapters/01_... to 09_...).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from . import (
     ch06_attention,
     ch07_head,
     ch08_deep,
+    ch09_block,
 )
 from ._checker import Exercise, Feedback, numerical_grads, run
 
@@ -30,7 +31,7 @@ __all__ = ["check", "EXERCISES", "Exercise", "Feedback", "numerical_grads"]
 EXERCISES: dict = {
     ex.name: ex
     for module in (ch01_gates, ch02_vectors, ch03_linear, ch04_network, ch05_functions,
-                   ch06_attention, ch07_head, ch08_deep)
+                   ch06_attention, ch07_head, ch08_deep, ch09_block)
     for ex in module.EXERCISES
 }
 

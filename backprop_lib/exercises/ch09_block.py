@@ -1,0 +1,204 @@
+"""Chapter 9 exercises: the transformer block's backward in PyTorch's row layout (B, T, d).
+
+    split (B, T, d) -> (B, h, T, d_k)     its backward is the merge: transpose back, then reshape
+    H = X + Z W_O^T + b_O                 dX = dH (identity path), dZ = dH W_O,
+                                          dW_O = sum_{b,t} dH_bt^T Z_bt, db_O = sum_{b,t} dH_bt
+    the whole block, end to end:          dH = dY + LN_2^T MLP^T dY,  dX = dH + LN_1^T MHA^T dH
+
+Derived in: chapters/09_transformer_block.ipynb
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..normalization import layer_norm_backward, layer_norm_forward
+from ..transformer import (
+    block_forward,
+    feed_forward,
+    feed_forward_backward,
+    multi_head_attention_backward,
+    multi_head_attention_forward,
+    split_heads,
+)
+from ._checker import Case, Exercise, Mistake
+
+# ---- 1. the backward of the split into heads ---------------------------------------------------
+
+
+def _split_cases(rng):
+    return [Case({"X": rng.normal(size=(b, t, h * dk)), "h": h}, batch=b)
+            for b, t, h, dk in [(2, 5, 2, 3), (1, 3, 4, 2), (3, 4, 2, 4), (2, 2, 3, 2)]]
+
+
+def _merge_like(dQh, order):
+    """dQh (B, h, T, d_k) put back as (B, T, d) after the transpose ``order`` (the mistakes)."""
+    B, _, T, _ = dQh.shape
+    moved = dQh if order is None else dQh.transpose(order)
+    return moved.reshape(B, T, -1)
+
+
+SPLIT = Exercise(
+    name="split_heads_backward", function="split_backward",
+    returns="dX with the shape (B, T, d) of X: the inverse of the split",
+    grads=(("dX", "X"),),
+    forward=lambda X, h: split_heads(X, h),
+    call=lambda fn, p, dQh: fn(dQh),
+    cases=_split_cases,
+    mistakes=(
+        Mistake(lambda p, d: (_merge_like(d, None),), "no_transpose",
+                "you reshaped straight to (B, T, d) without moving the head axis back. The split "
+                "reshaped to (B, T, h, d_k) and then transposed to (B, h, T, d_k); its backward "
+                "undoes the steps in the opposite order: transpose(0, 2, 1, 3), then reshape."),
+        Mistake(lambda p, d: (_merge_like(d, (0, 2, 3, 1)),), "wrong_axes",
+                "the heads' features are interleaved: you transposed to (B, T, d_k, h), so the "
+                "reshape takes one feature of every head in turn. Head n's d_k features are "
+                "consecutive: transpose to (B, T, h, d_k) with transpose(0, 2, 1, 3), then reshape."),
+        Mistake(lambda p, d: (_merge_like(d, (0, 3, 1, 2)),), "wrong_axes",
+                "you moved the feature axis d_k forward, transpose(0, 3, 1, 2); the axes to swap "
+                "back are the head axis (1) and the token axis (2): transpose(0, 2, 1, 3)."),
+    ),
+    summed_over="the sequences of the batch",
+    upstream="dQh",
+)
+
+# ---- 2. the output projection with the residual ------------------------------------------------
+
+
+def _projection_cases(rng):
+    return [Case({"X": rng.normal(size=(b, t, d)), "Z": rng.normal(size=(b, t, d)),
+                  "W_O": rng.normal(size=(d, d)), "b_O": rng.normal(size=d)}, batch=b)
+            for b, t, d in [(2, 4, 6), (1, 3, 4), (3, 2, 5), (2, 1, 3)]]
+
+
+def _projection_grads(p, dH, *, identity=True, bias_axes=(0, 1), dZ_transposed=False,
+                      dW_transposed=False):
+    """(dX, dZ, dW_O, db_O) of H = X + Z W_O^T + b_O, or a typical mistake's, from the keywords."""
+    Z, W = p["Z"], p["W_O"]
+    d = W.shape[0]
+    flat_dH, flat_Z = dH.reshape(-1, d), Z.reshape(-1, d)
+    dW = flat_Z.T @ flat_dH if dW_transposed else flat_dH.T @ flat_Z
+    dZ = dH @ W.T if dZ_transposed else dH @ W
+    return (dH if identity else np.zeros_like(dH)), dZ, dW, dH.sum(axis=bias_axes)
+
+
+PROJECTION = Exercise(
+    name="output_projection_residual", function="output_backward",
+    returns="(dX, dZ, dW_O, db_O): dX and dZ with the shape (B, T, d) of X and Z, dW_O (d, d), "
+            "db_O (d,)",
+    grads=(("dX", "X"), ("dZ", "Z"), ("dW_O", "W_O"), ("db_O", "b_O")),
+    forward=lambda X, Z, W_O, b_O: X + Z @ W_O.T + b_O,
+    call=lambda fn, p, dH: fn(dH, p["Z"], p["W_O"]),
+    cases=_projection_cases,
+    mistakes=(
+        Mistake(lambda p, d: _projection_grads(p, d, identity=False), "residual",
+                "the residual's identity path is missing. H = X + O, and the addition passes "
+                "dH to both of its inputs unchanged: dX = dH."),
+        Mistake(lambda p, d: _projection_grads(p, d, dZ_transposed=True), "transpose",
+                "dZ = dH W_O, not dH W_O^T: the forward multiplies by W_O^T, so the backward "
+                "multiplies by W_O (W_O is square, so the shapes cannot tell)."),
+        Mistake(lambda p, d: _projection_grads(p, d, dW_transposed=True), "transpose",
+                "that is the transpose of dW_O. W_O has shape (d_out, d_in) = (d, d), and "
+                "dW_O = sum over b, t of dH_bt^T Z_bt (dH first), as for torch.nn.Linear."),
+        Mistake(lambda p, d: _projection_grads(p, d, bias_axes=0), "batch_sum",
+                "db_O is summed over the batch only. b_O is added to every token of every "
+                "sequence, so its gradient sums dH over both B and T: dH.sum(axis=(0, 1))."),
+        Mistake(lambda p, d: _projection_grads(p, d, bias_axes=1), "batch_sum",
+                "db_O is summed over the positions only. b_O is shared by every sequence too: "
+                "sum dH over both B and T, dH.sum(axis=(0, 1))."),
+    ),
+    summed_over="the tokens (all B sequences and T positions)",
+    upstream="dH",
+)
+
+# ---- 3. one whole block, end to end ------------------------------------------------------------
+
+KEYS = ("ln1_gamma", "ln1_beta", "W_Q", "b_Q", "W_K", "b_K", "W_V", "b_V", "W_O", "b_O",
+        "ln2_gamma", "ln2_beta", "W_1", "b_1", "W_2", "b_2")
+CHECKED = tuple(k for k in KEYS if k != "b_K")  # db_K = 0 exactly: finite differences see noise
+
+
+def _block_params(rng, d, d_ff):
+    shapes = {"W_Q": (d, d), "W_K": (d, d), "W_V": (d, d), "W_O": (d, d), "W_1": (d_ff, d),
+              "W_2": (d, d_ff), "b_1": (d_ff,)}
+    p = {}
+    for k in KEYS:
+        if k.endswith("gamma"):
+            p[k] = rng.uniform(0.5, 1.5, size=d)
+        else:
+            p[k] = rng.normal(size=shapes.get(k, (d,))) / np.sqrt(shapes.get(k, (d, d))[-1])
+    return p
+
+
+def _block_cases(rng):
+    return [Case({"X": rng.normal(size=(b, t, d)), **_block_params(rng, d, 4 * d), "h": h}, batch=b)
+            for b, t, d, h in [(2, 3, 4, 2), (1, 4, 4, 1), (2, 2, 6, 3), (3, 1, 4, 2)]]
+
+
+def _block_grads(p, dY, *, second_identity=True, first_identity=True, attention_upstream="dH",
+                 ln2=True):
+    """(dX, one gradient per CHECKED key) of the block, or a typical mistake's, from the keywords."""
+    params = {k: p[k] for k in KEYS}
+    U1, ln1_cache = layer_norm_forward(p["X"], p["ln1_gamma"], p["ln1_beta"])
+    O, att_cache = multi_head_attention_forward(U1, params, h=p["h"])
+    H = p["X"] + O
+    U2, ln2_cache = layer_norm_forward(H, p["ln2_gamma"], p["ln2_beta"])
+    _, mlp_cache = feed_forward(U2, params)
+    dU2, grads = feed_forward_backward(dY, mlp_cache)
+    if ln2:
+        dH_branch, grads["ln2_gamma"], grads["ln2_beta"] = layer_norm_backward(dU2, ln2_cache)
+    else:
+        dH_branch = dU2
+        grads["ln2_gamma"], grads["ln2_beta"] = layer_norm_backward(dU2, ln2_cache)[1:]
+    dH = dY + dH_branch if second_identity else dH_branch
+    dU1, att_grads = multi_head_attention_backward(dH if attention_upstream == "dH" else dY,
+                                                   att_cache)
+    grads.update(att_grads)
+    dX_branch, grads["ln1_gamma"], grads["ln1_beta"] = layer_norm_backward(dU1, ln1_cache)
+    dX = dH + dX_branch if first_identity else dX_branch
+    return (dX, *(grads[k] for k in CHECKED))
+
+
+def _call_block(fn, p, dY):
+    out = fn(dY, p["X"], {k: p[k] for k in KEYS}, p["h"])
+    if out is None:
+        return None
+    if not isinstance(out, (tuple, list)) or len(out) != 2 or not isinstance(out[1], dict):
+        raise TypeError("block_backward must return a pair (dX, grads), grads a dict "
+                        "{parameter name: gradient}")
+    dX, grads = out
+    missing = [k for k in CHECKED if k not in grads]
+    if missing:
+        raise LookupError(f"grads must hold one gradient for each of the 16 parameters, under "
+                          f"the keys of params; it has no entry for {missing}")
+    return (dX, *(grads[k] for k in CHECKED))
+
+
+BLOCK = Exercise(
+    name="block_backward", function="block_backward",
+    returns="(dX, grads): dX with the shape (B, T, d) of X, and grads a dict with one gradient per "
+            "parameter,\nunder the keys of params and with the shape of each parameter",
+    grads=(("dX", "X"), *((f"d{k}", k) for k in CHECKED)),
+    forward=lambda X, h, **params: block_forward(X, params, h=h)[0],
+    call=_call_block,
+    cases=_block_cases,
+    mistakes=(
+        Mistake(lambda p, d: _block_grads(p, d, second_identity=False), "residual",
+                "the identity path of the second residual addition is missing: Y = H + F, so "
+                "dH = dY + (the MLP branch's gradient), not the branch's gradient alone."),
+        Mistake(lambda p, d: _block_grads(p, d, first_identity=False), "residual",
+                "the identity path of the first residual addition is missing: H = X + O, so "
+                "dX = dH + (the attention branch's gradient), not the branch's gradient alone."),
+        Mistake(lambda p, d: _block_grads(p, d, attention_upstream="dY"), "order",
+                "the attention branch was given dY. Its output O enters H, and H reaches the "
+                "loss along both paths of the second addition: pass dH = dY + (MLP branch) to "
+                "the attention's backward, so compute the second half's backward first."),
+        Mistake(lambda p, d: _block_grads(p, d, ln2=False), "layernorm",
+                "LN_2's backward is missing: the MLP's input gradient is dU_2, the gradient at "
+                "LN_2's output; run layer_norm_backward(dU2, cache) to get the gradient at H."),
+    ),
+    summed_over="the tokens (all B sequences and T positions)",
+    upstream="dY",
+)
+
+EXERCISES = [SPLIT, PROJECTION, BLOCK]

@@ -31,6 +31,7 @@ import pytest
 import backprop_lib
 from backprop_lib import deep
 from backprop_lib import network as nw
+from backprop_lib.adam import adam_init
 from backprop_lib.attention_head import attention_head_forward
 from backprop_lib.engine import Node
 from backprop_lib.linear import linear_forward, linear_forward_col
@@ -95,6 +96,12 @@ CASES = {
     "activations.relu": Case(lambda: dict(z=A(3, 2)), any_shape=("z",)),
     "activations.relu_backward": Case(lambda: dict(dout=A(3, 2), a=A(3, 2)), wrong={"dout": (2, 3)},
                                       any_shape=("a",)),
+    # adam
+    "adam.adam_init": Case(lambda: dict(params={"W": A(2, 3), "b": A(3)}), objects=("params",)),
+    "adam.adam_step": Case(lambda: dict(params={"W": A(2, 3), "b": A(3)}, grads={"W": A(2, 3) / 3, "b": A(3)},
+                                        state=adam_init({"W": A(2, 3), "b": A(3)}), lr=0.1,
+                                        betas=(0.9, 0.999), eps=1e-8),
+                           objects=("params", "grads", "state", "betas"), reals=("lr", "eps")),
     # attention
     "attention.weighted_values": Case(lambda: dict(V=A(2, 3), A=A(3)),
                                       wrong={"V": (2, 3, 1, 1), "A": (4,)}),
@@ -273,6 +280,12 @@ CASES = {
     "scalar_examples.sigmoid_neuron_gates": Case(lambda: dict(w=A(3), x=A(2)), wrong={"w": (4,), "x": (3,)}),
     "scalar_examples.sigmoid_neuron_collapsed": Case(lambda: dict(w=A(3), x=A(2)),
                                                      wrong={"w": (4,), "x": (3,)}),
+    # tasks (token ids are ints, given as lists: see tests/test_tasks.py for their checks)
+    "tasks.make_batch": Case(lambda: dict(rng_or_seed=3, batch=4, length=3, n_symbols=5),
+                             counts=("rng_or_seed", "batch", "length", "n_symbols")),
+    "tasks.loss_mask": Case(lambda: dict(targets=[-100, 2, 3]), objects=("targets",)),
+    "tasks.decode": Case(lambda: dict(tokens=[0, 1, 4, 1, 0], n_symbols=4), objects=("tokens",),
+                         counts=("n_symbols",)),
     # vectorized
     "vectorized.wx_norm_sq": Case(lambda: dict(W=A(2, 3), x=A(3)), wrong={"W": (2, 3, 1), "x": (4,)}),
     "vectorized.norm_sq_backward": Case(lambda: dict(dout=1.5, q=A(2)), wrong={"q": (2, 1)}, reals=("dout",)),

@@ -12,7 +12,8 @@ Shapes: every gradient has exactly the shape of its tensor; ``grad_output`` has 
 
 Layers, each importing only those before it (as MiniTorch splits autodiff / functions / tensor):
 autograd.py (this engine) < ops.py (the primitive ops behind Tensor's operators) < tensor.py
-(Tensor) < functions.py (Linear, Sigmoid, Softmax, SquaredError) < two_layer_net.py (the model).
+(Tensor) < functions.py (Linear, Sigmoid, Softmax, SquaredError) < two_layer_net.py (the model);
+transformer_autograd.py (Chapter 9's block as a program of Tensor ops) uses tensor.py alone.
 
 Derived in: chapters/05_autograd.ipynb
 """
@@ -124,8 +125,8 @@ class TensorBase:
     """An array of float64 with ``requires_grad``, ``grad`` (= dL/d self) and ``grad_fn``.
 
     The engine's part of a tensor; ``backprop_lib.tensor.Tensor`` adds the operators (+, -, *,
-    **, [], sum), which are Functions themselves (backprop_lib/ops.py), as in PyTorch, where
-    ``torch.Tensor`` extends ``torch._C.TensorBase``.
+    /, **, @, [], sum, exp, reshape, ...), which are Functions themselves (backprop_lib/ops.py),
+    as in PyTorch, where ``torch.Tensor`` extends ``torch._C.TensorBase``.
     """
 
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators

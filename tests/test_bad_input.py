@@ -27,10 +27,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
+from common import block_param_shapes
 
 import backprop_lib
 from backprop_lib import deep
 from backprop_lib import network as nw
+from backprop_lib.adam import adam_init
 from backprop_lib.attention_head import attention_head_forward
 from backprop_lib.engine import Node
 from backprop_lib.linear import linear_forward, linear_forward_col
@@ -77,6 +79,11 @@ def _net_cache():
     return nw.forward(np.array([1.0, 0.5, -1.0]), nw.example()["params"])
 
 
+def _block_params(d=4, d_ff=8):
+    """The 16 parameters of a transformer block (keys as transformer.init_block), from A."""
+    return {k: A(*s) / (10 * s[-1]) for k, s in block_param_shapes(d, d_ff).items()}
+
+
 F = lambda v: float(np.sum(v ** 2))  # noqa: E731
 
 CASES = {
@@ -95,6 +102,12 @@ CASES = {
     "activations.relu": Case(lambda: dict(z=A(3, 2)), any_shape=("z",)),
     "activations.relu_backward": Case(lambda: dict(dout=A(3, 2), a=A(3, 2)), wrong={"dout": (2, 3)},
                                       any_shape=("a",)),
+    # adam
+    "adam.adam_init": Case(lambda: dict(params={"W": A(2, 3), "b": A(3)}), objects=("params",)),
+    "adam.adam_step": Case(lambda: dict(params={"W": A(2, 3), "b": A(3)}, grads={"W": A(2, 3) / 3, "b": A(3)},
+                                        state=adam_init({"W": A(2, 3), "b": A(3)}), lr=0.1,
+                                        betas=(0.9, 0.999), eps=1e-8),
+                           objects=("params", "grads", "state", "betas"), reals=("lr", "eps")),
     # attention
     "attention.weighted_values": Case(lambda: dict(V=A(2, 3), A=A(3)),
                                       wrong={"V": (2, 3, 1, 1), "A": (4,)}),
@@ -273,6 +286,12 @@ CASES = {
     "scalar_examples.sigmoid_neuron_gates": Case(lambda: dict(w=A(3), x=A(2)), wrong={"w": (4,), "x": (3,)}),
     "scalar_examples.sigmoid_neuron_collapsed": Case(lambda: dict(w=A(3), x=A(2)),
                                                      wrong={"w": (4,), "x": (3,)}),
+    # tasks (token ids are ints, given as lists: see tests/test_tasks.py for their checks)
+    "tasks.make_batch": Case(lambda: dict(rng_or_seed=3, batch=4, length=3, n_symbols=5),
+                             counts=("rng_or_seed", "batch", "length", "n_symbols")),
+    "tasks.loss_mask": Case(lambda: dict(targets=[-100, 2, 3]), objects=("targets",)),
+    "tasks.decode": Case(lambda: dict(tokens=[0, 1, 4, 1, 0], n_symbols=4), objects=("tokens",),
+                         counts=("n_symbols",)),
     # vectorized
     "vectorized.wx_norm_sq": Case(lambda: dict(W=A(2, 3), x=A(3)), wrong={"W": (2, 3, 1), "x": (4,)}),
     "vectorized.norm_sq_backward": Case(lambda: dict(dout=1.5, q=A(2)), wrong={"q": (2, 1)}, reals=("dout",)),
@@ -291,6 +310,13 @@ CASES = {
     "modes.gradient_mode_cost": Case(lambda: dict(hidden_sizes=[2, 3], rng=np.random.default_rng(0),
                                                   repeat=1),
                                      objects=("hidden_sizes", "rng"), counts=("repeat",), compare=False),
+    # transformer_autograd
+    "transformer_autograd.block_forward_tensor": Case(
+        lambda: dict(X=A(1, 3, 4) / 5, params=_block_params(), h=2), wrong={"X": (3, 4)},
+        objects=("params",), counts=("h",)),
+    "transformer_autograd.block_gradients_autograd": Case(
+        lambda: dict(X=A(1, 3, 4) / 5, params=_block_params(), dout=A(1, 3, 4) / 7, h=2),
+        wrong={"X": (3, 4), "dout": (1, 3, 5)}, objects=("params",), counts=("h",)),
 }
 
 # Whole modules or single functions that are not walked, with the reason.

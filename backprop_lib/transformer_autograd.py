@@ -79,7 +79,8 @@ def _layer_norm(U: Tensor, gamma: Tensor, beta: Tensor) -> Tensor:
 
 def _gelu(U: Tensor) -> Tensor:
     """0.5 u (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3))), GPT-2's tanh GELU."""
-    return 0.5 * U * (1.0 + (math.sqrt(2.0 / math.pi) * (U + 0.044715 * U**3)).tanh())
+    cube = U * U * U  # not U**3: numpy's power is ~200x slower for a cube than two products
+    return 0.5 * U * (1.0 + (math.sqrt(2.0 / math.pi) * (U + 0.044715 * cube)).tanh())
 
 
 def _softmax(S: Tensor) -> Tensor:

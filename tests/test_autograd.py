@@ -321,6 +321,9 @@ def test_matmul_shared_weight_collects_every_batch_gradient(rng):
     wt = Tensor(w, requires_grad=True)
     (Tensor(a) @ wt).backward(dout)
     np.testing.assert_allclose(wt.grad, sum(a[i].T @ dout[i] for i in range(3)), rtol=1e-13)
+    wt.zero_grad()
+    (a @ wt).backward(dout)  # a numpy array on the left: Tensor.__rmatmul__
+    np.testing.assert_allclose(wt.grad, sum(a[i].T @ dout[i] for i in range(3)), rtol=1e-13)
 
 
 @pytest.mark.parametrize("call, error, match", [

@@ -28,7 +28,7 @@ from ._graph import depth_first_order
 from ._validate import as_float_array
 
 __all__ = ["TensorBase", "Function", "Context", "AccumulateGrad", "BackwardNode", "Visit",
-           "graph_order", "format_graph"]
+           "graph_order", "format_graph", "graph_saved_bytes"]
 
 
 class Visit(NamedTuple):
@@ -269,7 +269,7 @@ def graph_order(start) -> list:
 def _saved_shapes(node) -> str:
     if not isinstance(node, BackwardNode) or not node.ctx._saved:
         return ""
-    shapes = ", ".join(str(tuple(np.shape(s))) for s in node.ctx._saved)
+    shapes = ", ".join(str(tuple(np.shape(s))) for s in node.ctx._saved if s is not None)
     return f"   saved: {shapes}"
 
 
@@ -315,3 +315,29 @@ def format_graph(root: TensorBase, trace: list | None = None) -> str:
 
     walk(start, "", True, True)
     return "\n".join(lines)
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns the memory a view (a transpose, a reshape, a slice) looks into."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def graph_saved_bytes(root: TensorBase) -> int:
+    """Bytes of the arrays the nodes of ``root``'s graph keep for backward (ctx.save_for_backward).
+
+    Each buffer is counted once (a view, such as a transpose, counts as the array it looks
+    into); the leaves' own data (parameters, inputs) is not counted, nor what backward freed.
+    """
+    if not isinstance(root, TensorBase):
+        raise TypeError(f"root must be a Tensor, got {type(root).__name__}")
+    start = root.node()
+    nodes = graph_order(start) if start is not None else []
+    leaves = {id(_owner(n.variable.data)) for n in nodes if isinstance(n, AccumulateGrad)}
+    kept = {}
+    for node in nodes:
+        for a in node.ctx._saved if isinstance(node, BackwardNode) else ():
+            if isinstance(a, np.ndarray) and id(owner := _owner(a)) not in leaves:
+                kept[id(owner)] = owner.nbytes
+    return sum(kept.values())

@@ -72,12 +72,16 @@ class Mul(Function):
 
 
 class Div(Function):
-    """c = a / b.  dL/da = dL/dc / b,  dL/db = -dL/dc * a / b^2 = -dL/dc * c / b."""
+    """c = a / b.  dL/da = dL/dc / b,  dL/db = -dL/dc * a / b^2 = -dL/dc * c / b.
+
+    Saves b, and c only if b needs a gradient (dividing by a constant, S / sqrt(d_k), keeps
+    no copy of the quotient).
+    """
 
     @staticmethod
     def forward(ctx, a, b):
         c = np.divide(a, b)
-        ctx.save_for_backward(b, c)
+        ctx.save_for_backward(b, c if ctx.needs_input_grad[1] else None)
         ctx.shapes = (np.shape(a), np.shape(b))
         return c
 
@@ -245,7 +249,7 @@ class MaskedFill(Function):
 
     @staticmethod
     def forward(ctx, a, mask, value):
-        ctx.save_for_backward(~np.broadcast_to(mask, np.shape(a)))
+        ctx.save_for_backward(~np.asarray(mask))  # broadcasts against dL/dc in backward
         return np.where(mask, value, a)
 
     @staticmethod

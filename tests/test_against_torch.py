@@ -184,7 +184,7 @@ AUTOGRAD = {
 def _causal_softmax(s):
     """softmax over the last axis of s with the future (j > i) masked, from primitive ops."""
     z = s.masked_fill(np.triu(np.ones((4, 4), bool), 1), -np.inf)
-    e = (z - z.max(-1, keepdims=True).detach()).exp()
+    e = (z - z.detach().max(-1, keepdims=True)).exp()
     return e / e.sum(-1, keepdims=True)
 
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import assert_grad_close, central_diff
 
 from backprop_lib import network
-from backprop_lib.autograd import Function, format_graph, graph_order
+from backprop_lib.autograd import Function, format_graph, graph_order, graph_saved_bytes
 from backprop_lib.functions import Linear, Sigmoid, Softmax, SquaredError
 from backprop_lib.ops import Select, Sum
 from backprop_lib.tensor import Tensor
@@ -305,8 +305,9 @@ def test_max_splits_the_gradient_between_tied_maxima():
 
 def test_detach_is_a_constant_and_masked_entries_get_no_gradient(rng):
     z = Tensor(rng.normal(size=(2, 4)), requires_grad=True)
-    shift = z.max(-1, keepdims=True).detach()
+    shift = z.detach().max(-1, keepdims=True)
     assert shift.grad_fn is None and not shift.requires_grad
+    assert z.max(-1).detach().grad_fn is None and z.max(-1).grad_fn is not None
     mask = np.array([False, False, True, True])
     e = (z.masked_fill(mask, -np.inf) - shift).exp()  # exp(-inf) = 0: the softmax of section 9
     p = e / e.sum(-1, keepdims=True)
@@ -319,6 +320,9 @@ def test_matmul_shared_weight_collects_every_batch_gradient(rng):
     a, w, dout = rng.normal(size=(3, 2, 4)), rng.normal(size=(4, 5)), rng.normal(size=(3, 2, 5))
     wt = Tensor(w, requires_grad=True)
     (Tensor(a) @ wt).backward(dout)
+    np.testing.assert_allclose(wt.grad, sum(a[i].T @ dout[i] for i in range(3)), rtol=1e-13)
+    wt.zero_grad()
+    (a @ wt).backward(dout)  # a numpy array on the left: Tensor.__rmatmul__
     np.testing.assert_allclose(wt.grad, sum(a[i].T @ dout[i] for i in range(3)), rtol=1e-13)
 
 
@@ -340,3 +344,15 @@ def test_bad_arguments_of_the_block_ops_are_named(call, error, match):
     t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     with pytest.raises(error, match=match):
         call(t)
+
+
+def test_graph_saved_bytes_counts_each_saved_activation_once(rng):
+    w = Tensor(rng.normal(size=(3, 4)), requires_grad=True)  # a leaf: its data is not counted
+    x = Tensor(rng.normal(size=(5, 3)))  # a constant input, saved by the matmul: 5*3*8 bytes
+    z = x @ w  # saves x and w
+    s = z.tanh()  # saves t (5, 4)
+    y = (s * s).sum()  # Mul saves s twice: one buffer; Sum saves nothing
+    assert graph_saved_bytes(y) == 8 * (15 + 20)
+    assert graph_saved_bytes(w.transpose(1, 0) * w.reshape(4, 3)) == 0  # views of the leaf w
+    y.backward()  # frees what the nodes saved
+    assert graph_saved_bytes(y) == 0

@@ -160,6 +160,7 @@ CASES = {
     "autograd.graph_order": Case(lambda: dict(start=_tensor_graph().grad_fn), objects=("start",),
                                  compare=False),
     "autograd.format_graph": Case(lambda: dict(root=_tensor_graph()), objects=("root",)),
+    "autograd.graph_saved_bytes": Case(lambda: dict(root=_tensor_graph()), objects=("root",)),
     # cross_entropy (y as integer labels in a list: labels are not floats; see test_cross_entropy.py)
     "cross_entropy.log_softmax": Case(lambda: dict(z=A(3, 2), axis=0), wrong={"z": (1, 1, 1, 2)},
                                       objects=("axis",)),

@@ -65,6 +65,8 @@ def test_bad_input_is_named(rng):
         block_forward_tensor(X, {k: v for k, v in params.items() if k != "W_O"}, h=2)
     with pytest.raises(ValueError, match=r"W_2 must have shape \(4, 8\), got \(8, 4\)"):
         block_gradients_autograd(X, {**params, "W_2": params["W_1"]}, X, h=2)
+    with pytest.raises(TypeError, match="causal must be True or False, got str 'yes'"):
+        block_gradients_autograd(X, params, X, h=2, causal="yes")
     with pytest.raises(TypeError, match="X must be an array of numbers"):
         block_forward_tensor("X", params, h=2)
     with pytest.raises(ValueError, match="X must be 3-D"):

@@ -32,8 +32,8 @@ from common import block_param_shapes
 import backprop_lib
 from backprop_lib import deep
 from backprop_lib import network as nw
-from backprop_lib.adam import adam_init
 from backprop_lib import transformer as tr
+from backprop_lib.adam import adam_init
 from backprop_lib.attention_head import attention_head_forward
 from backprop_lib.engine import Node
 from backprop_lib.linear import linear_forward, linear_forward_col

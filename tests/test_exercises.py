@@ -209,12 +209,16 @@ def block_backward(dY, X, params, h, *, second_identity=True, first_identity=Tru
                    attention_gets="dH", ln2=True):
     """The transformer block's backward from the library's pieces (chapter 9), or one slip."""
     from backprop_lib.normalization import layer_norm_backward, layer_norm_forward
-    from backprop_lib.transformer import (feed_forward, feed_forward_backward,
-                                          multi_head_attention_backward, multi_head_attention_forward)
+    from backprop_lib.transformer import (
+        feed_forward,
+        feed_forward_backward,
+        multi_head_attention_backward,
+        multi_head_attention_forward,
+    )
 
     U1, ln1 = layer_norm_forward(X, params["ln1_gamma"], params["ln1_beta"])
-    O, att = multi_head_attention_forward(U1, params, h=h)
-    H = X + O
+    attn_out, att = multi_head_attention_forward(U1, params, h=h)
+    H = X + attn_out
     U2, ln2_cache = layer_norm_forward(H, params["ln2_gamma"], params["ln2_beta"])
     _, mlp = feed_forward(U2, params)
     dU2, grads = feed_forward_backward(dY, mlp)

@@ -117,8 +117,8 @@ def title_page(browser, out: Path, pages: list[dict]) -> None:
         "<html><body style='font-family: sans-serif; margin: 30mm 20mm;'>"
         "<h1 style='font-size: 30pt; line-height: 1.2;'>Backpropagation, taught with "
         "executable chapters</h1><p style='font-size: 13pt;'>From f = (x + y) z to a "
-        "self-attention head, deep networks and a transformer block: every derivation implemented, every number computed, every "
-        "gradient checked.</p><h2 style='margin-top: 20mm;'>Contents</h2>"
+        "self-attention head, deep networks and a transformer block: every derivation implemented, "
+        "every number computed, every gradient checked.</p><h2 style='margin-top: 20mm;'>Contents</h2>"
         f"<ol style='font-size: 12pt; line-height: 1.8;'>{items}</ol></body></html>")
     page.pdf(path=str(out), format="A4", print_background=True)
     ctx.close()

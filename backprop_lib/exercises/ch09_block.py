@@ -43,18 +43,18 @@ SPLIT = Exercise(
     returns="dX with the shape (B, T, d) of X: the inverse of the split",
     grads=(("dX", "X"),),
     forward=lambda X, h: split_heads(X, h),
-    call=lambda fn, p, dQh: fn(dQh),
+    call=lambda fn, _p, dQh: fn(dQh),
     cases=_split_cases,
     mistakes=(
-        Mistake(lambda p, d: (_merge_like(d, None),), "no_transpose",
+        Mistake(lambda _p, d: (_merge_like(d, None),), "no_transpose",
                 "you reshaped straight to (B, T, d) without moving the head axis back. The split "
                 "reshaped to (B, T, h, d_k) and then transposed to (B, h, T, d_k); its backward "
                 "undoes the steps in the opposite order: transpose(0, 2, 1, 3), then reshape."),
-        Mistake(lambda p, d: (_merge_like(d, (0, 2, 3, 1)),), "wrong_axes",
+        Mistake(lambda _p, d: (_merge_like(d, (0, 2, 3, 1)),), "wrong_axes",
                 "the heads' features are interleaved: you transposed to (B, T, d_k, h), so the "
                 "reshape takes one feature of every head in turn. Head n's d_k features are "
                 "consecutive: transpose to (B, T, h, d_k) with transpose(0, 2, 1, 3), then reshape."),
-        Mistake(lambda p, d: (_merge_like(d, (0, 3, 1, 2)),), "wrong_axes",
+        Mistake(lambda _p, d: (_merge_like(d, (0, 3, 1, 2)),), "wrong_axes",
                 "you moved the feature axis d_k forward, transpose(0, 3, 1, 2); the axes to swap "
                 "back are the head axis (1) and the token axis (2): transpose(0, 2, 1, 3)."),
     ),
@@ -140,8 +140,8 @@ def _block_grads(p, dY, *, second_identity=True, first_identity=True, attention_
     """(dX, one gradient per CHECKED key) of the block, or a typical mistake's, from the keywords."""
     params = {k: p[k] for k in KEYS}
     U1, ln1_cache = layer_norm_forward(p["X"], p["ln1_gamma"], p["ln1_beta"])
-    O, att_cache = multi_head_attention_forward(U1, params, h=p["h"])
-    H = p["X"] + O
+    attn_out, att_cache = multi_head_attention_forward(U1, params, h=p["h"])
+    H = p["X"] + attn_out
     U2, ln2_cache = layer_norm_forward(H, p["ln2_gamma"], p["ln2_beta"])
     _, mlp_cache = feed_forward(U2, params)
     dU2, grads = feed_forward_backward(dY, mlp_cache)

@@ -290,7 +290,7 @@ def _correct(logits, targets) -> float:
     return float(np.mean(logits.argmax(axis=-1)[mask] == targets[mask]))
 
 
-def train_model(params, *, h: int, steps: int = 300, lr: float = 3e-3, seed=0, batch: int = 32,
+def train_model(params, *, h: int, steps: int = 200, lr: float = 3e-3, seed=0, batch: int = 32,
                 length: int = 6, record_every: int = 10, betas=(0.9, 0.999), eps: float = 1e-8
                 ) -> LMTrainResult:
     """``steps`` Adam updates (adam.adam_step) on the reversal task, one fresh batch per step.
@@ -373,14 +373,16 @@ def accuracy(tokens, targets, params, *, h: int) -> float:
 def generate(tokens, params, *, h: int, n_new: int) -> np.ndarray:
     """Greedy decoding: append argmax of the last position's logits, n_new times; (B, T + n_new).
 
-    tokens (B, T) ints, the prompt (for reversal: the letters and the delimiter). Each new token
-    runs the whole prefix through the model again (T is small); T + n_new must be <= T_max.
+    tokens (B, T) ints, the prompt (for reversal: the letters and the delimiter, T = L + 1; then
+    n_new = L gives the whole reversed half). Each new token runs the whole prefix through the
+    model again (T is small); the last run reads T + n_new - 1 positions, so T + n_new - 1 must
+    be <= T_max.
     """
     tokens, params, h, sizes = _door(tokens, params, h)
     n_new = as_count(n_new, "n_new")
-    if tokens.shape[1] + n_new > sizes["T_max"]:
-        raise ValueError(f"tokens must have shape (B, T) with T + n_new <= T_max = {sizes['T_max']}, got "
-                         f"{tokens.shape} and n_new = {n_new}")
+    if tokens.shape[1] + n_new - 1 > sizes["T_max"]:
+        raise ValueError(f"tokens must have shape (B, T) with T + n_new - 1 <= T_max = {sizes['T_max']} (the "
+                         f"positions the last step reads), got {tokens.shape} and n_new = {n_new}")
     with trusted():
         for _ in range(n_new):
             nxt = _forward(tokens, params, h)[0][:, -1].argmax(axis=-1)

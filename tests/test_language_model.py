@@ -198,8 +198,8 @@ def test_bad_input_is_named(tiny):
         lm.model_backward(np.ones((2, 6, 5)), {"tokens": tokens})
     with pytest.raises(ValueError, match=r"length must be <= T_max / 2 = 3"):
         lm.train_model(params, h=H, steps=1, length=4)
-    with pytest.raises(ValueError, match=r"T \+ n_new <= T_max = 7"):
-        lm.generate(tokens, params, h=H, n_new=2)
+    with pytest.raises(ValueError, match=r"T \+ n_new - 1 <= T_max = 7 .*got \(2, 6\) and n_new = 3"):
+        lm.generate(tokens, params, h=H, n_new=3)
 
 
 # ---------------------------------------------------------------- the chapter's run (once)
@@ -226,8 +226,9 @@ def test_the_chapter_model_learns_to_reverse(chapter):
     assert run.losses[-1] < 0.02 < 2.0 < run.losses[0] and not run.diverged
     tokens, targets = make_batch(12345, 256, length=L, n_symbols=c["n_symbols"])  # held out
     assert lm.accuracy(tokens, targets, run.params, h=h) > 0.99
-    out = lm.generate(tokens[:, :L + 1], run.params, h=h, n_new=L - 1)  # the prompt "x |"
-    assert np.mean(np.all(out[:, L + 1:] == tokens[:, L - 1:0:-1], axis=1)) > 0.95
+    out = lm.generate(tokens[:, :L + 1], run.params, h=h, n_new=L)  # the prompt "x |"
+    assert out.shape == (256, 2 * L + 1)
+    assert np.mean(np.all(out[:, L + 1:] == tokens[:, L - 1::-1], axis=1)) > 0.95
 
 
 def test_a_trained_head_reads_the_anti_diagonal(chapter):

@@ -60,10 +60,6 @@ CHAPTER_RUN = dict(n_symbols=8, length=6, d=32, h=2, n_blocks=2, batch=32, steps
 PROBE_SEED = 2026  # the one sequence whose attention maps train_model records (tasks.make_batch)
 
 
-def _block_keys(i: int) -> list[str]:
-    return [f"block{i}.{k}" for k in PARAM_KEYS]
-
-
 def _n_blocks(params: dict) -> int:
     n = 0
     while f"block{n}.ln1_gamma" in params:

@@ -134,6 +134,8 @@ def init_block(d: int, h: int, *, d_ff=None, seed: int = 0) -> dict:
 
     W_Q, W_K, W_V, W_O (d, d); W_1 (d_ff, d); W_2 (d, d_ff); b_Q .. b_O, b_2, ln*_gamma,
     ln*_beta (d,); b_1 (d_ff,). d_ff defaults to 4 d; h must divide d. Keys: PARAM_KEYS.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(d, h, "init_block")
     d_ff = 4 * d if d_ff is None else as_count(d_ff, "d_ff", minimum=1)
@@ -158,6 +160,8 @@ def split_heads(X, h: int) -> np.ndarray:
 
     reshape(B, T, h, d_k) then swap the T and h axes; it moves entries, so its backward moves
     them back: the backward of split_heads is merge_heads, and the other way round.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     B, T, d = X.shape
     d_k = _heads(d, h, f"X of shape {X.shape}")
@@ -169,6 +173,8 @@ def merge_heads(Z) -> np.ndarray:
     """Z[b, t, n d_k + i] = Z_h[b, n, t, i]: (B, h, T, d_k) -> (B, T, h d_k), split_heads' inverse.
 
     Also split_heads' backward (and split_heads is merge_heads' backward).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     B, h, T, d_k = Z.shape
     return Z.transpose(0, 2, 1, 3).reshape(B, T, h * d_k)
@@ -196,6 +202,8 @@ def gelu(x) -> np.ndarray:
 
     The tanh approximation of x Phi(x) (GPT-2's; torch.nn.functional.gelu(x, approximate="tanh")).
     Smooth everywhere, so central differences check it at any point.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     y = _gelu_tanh(x)
     y += 1.0
@@ -209,6 +217,8 @@ def gelu_backward(dout, x) -> np.ndarray:
     """dx = dout (1/2 (1 + t) + x/2 (1 - t^2) c (1 + 3 a x^2)), t = tanh(c (x + a x^3)).
 
     x is the saved input of gelu (not its output); dout has its shape.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     t = _gelu_tanh(x)
     slope = t * t  # then x/2 (1 - t^2) c (1 + 3 a x^2), in place
@@ -267,6 +277,8 @@ def multi_head_attention_forward(X, params, *, h: int, causal=True):
     X (B, T, d); params with W_Q, W_K, W_V, W_O (d, d), b_Q, .., b_O (d,) (other keys are
     ignored); h heads of d_k = d / h; causal: query i sees keys j <= i. Returns (O (B, T, d),
     AttentionCache); cache.attention is the weights (B, h, T, T).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     B, T, d = X.shape
     d_k = _heads(d, h, f"X of shape {X.shape}")
@@ -285,6 +297,8 @@ def multi_head_attention_backward(dout, cache):
 
     dout (B, T, d) is dL/dO; cache the AttentionCache of multi_head_attention_forward.
     Returns (dX (B, T, d), grads {W_Q, b_Q, W_K, b_K, W_V, b_V, W_O, b_O}).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, AttentionCache):
         raise TypeError(f"cache must be the AttentionCache returned by multi_head_attention_forward, "
@@ -327,6 +341,8 @@ def feed_forward(X, params):
 
     X (B, T, d); W_1 (d_ff, d), b_1 (d_ff,), W_2 (d, d_ff), b_2 (d,) (other keys are ignored).
     Returns (F (B, T, d), FeedForwardCache).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     p = params
     with trusted():
@@ -341,6 +357,8 @@ def feed_forward_backward(dout, cache):
 
     dout (B, T, d) is dL/dF; cache the FeedForwardCache of feed_forward.
     Returns (dX (B, T, d), grads {W_1, b_1, W_2, b_2}).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, FeedForwardCache):
         raise TypeError(f"cache must be the FeedForwardCache returned by feed_forward, "
@@ -419,6 +437,8 @@ def block_forward(X, params, *, h: int, causal=True, checkpoint=False):
     heads (h must divide d); causal: position i attends to positions j <= i. checkpoint=True
     keeps only X (and the params) in the cache; block_backward then recomputes the forward.
     Returns (Y (B, T, d), BlockCache); cache.attention is the weights (B, h, T, T).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(X.shape[2], h, f"X of shape {X.shape}")
     causal, checkpoint = _flag(causal, "causal"), _flag(checkpoint, "checkpoint")
@@ -436,6 +456,8 @@ def block_backward(dout, cache):
 
     dout (B, T, d) is dL/dY; cache the BlockCache of block_forward (checkpointed: the forward
     is recomputed first). Returns (dX (B, T, d), grads with the 16 keys of PARAM_KEYS).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, BlockCache):
         raise TypeError(f"cache must be the BlockCache returned by block_forward, got {type(cache).__name__}")
@@ -469,6 +491,8 @@ def saved_bytes(cache) -> int:
 
     cache: a BlockCache, AttentionCache or FeedForwardCache. Each array is counted once;
     activation_bytes gives the same number as a formula.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, (BlockCache, AttentionCache, FeedForwardCache)):
         raise TypeError(f"cache must be a cache of this module (block_forward, "
@@ -494,7 +518,9 @@ def activation_bytes(B: int, T: int, d: int, h: int, d_ff=None, *, checkpoint=Fa
             G = gelu(P) (N d_ff): dW_2 = dF^T G
     The residual adds keep nothing (their backward copies dY), nor do the biases. With
     checkpoint=True only X (N d) is kept. The quadratic term B h T^2 (A) dominates for long
-    sequences. Derived in: chapters/09_transformer_block.ipynb
+    sequences.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(d, h, "activation_bytes")
     d_ff = 4 * d if d_ff is None else as_count(d_ff, "d_ff", minimum=1)
@@ -526,6 +552,7 @@ def checkpoint_cost(B: int = 8, T: int = 128, d: int = 128, h: int = 4, *, n_blo
     saves); peak_bytes is the peak of numpy's allocations during forward + backward above the
     start (tracemalloc), seconds the median of ``repeat`` untraced runs. Checkpointing keeps one
     block's activations at a time instead of all n_blocks, for one more forward per block.
+
     Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(d, h, "checkpoint_cost")

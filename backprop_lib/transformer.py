@@ -550,7 +550,8 @@ def checkpoint_cost(B: int = 8, T: int = 128, d: int = 128, h: int = 4, *, n_blo
 
     kept_bytes sums saved_bytes over the blocks after the forward pass (what checkpointing
     saves); peak_bytes is the peak of numpy's allocations during forward + backward above the
-    start (tracemalloc), seconds the median of ``repeat`` untraced runs. Checkpointing keeps one
+    start (tracemalloc), seconds the median of ``repeat`` untraced runs (the two settings
+    interleaved). Checkpointing keeps one
     block's activations at a time instead of all n_blocks, for one more forward per block.
 
     Derived in: chapters/09_transformer_block.ipynb
@@ -571,14 +572,15 @@ def checkpoint_cost(B: int = 8, T: int = 128, d: int = 128, h: int = 4, *, n_blo
             grad, _ = block_backward(grad, cache)
         return kept
 
-    results = []
-    for checkpoint in (False, True):
-        run(checkpoint)  # warm up
-        seconds = []
-        for _ in range(repeat):
+    run(False), run(True)  # warm up
+    seconds = {False: [], True: []}
+    for _ in range(repeat):  # interleaved, so that both see the same load of the machine
+        for checkpoint in (False, True):
             t0 = time.perf_counter()
             run(checkpoint)
-            seconds.append(time.perf_counter() - t0)
+            seconds[checkpoint].append(time.perf_counter() - t0)
+    results = []
+    for checkpoint in (False, True):
         was_tracing = tracemalloc.is_tracing()
         if not was_tracing:
             tracemalloc.start()
@@ -590,5 +592,5 @@ def checkpoint_cost(B: int = 8, T: int = 128, d: int = 128, h: int = 4, *, n_blo
         finally:
             if not was_tracing:
                 tracemalloc.stop()
-        results.append(CheckpointCost(checkpoint, kept, peak, statistics.median(seconds)))
+        results.append(CheckpointCost(checkpoint, kept, peak, statistics.median(seconds[checkpoint])))
     return tuple(results)

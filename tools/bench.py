@@ -362,10 +362,17 @@ def _block_times() -> dict:
             "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
+def _checkpoint_costs(n_blocks: int):
+    """Run in a one-thread subprocess: checkpoint_cost at the bench's shape (interleaved runs)."""
+    from backprop_lib.transformer import checkpoint_cost
+
+    return checkpoint_cost(**BLOCK_SHAPE, n_blocks=n_blocks, repeat=7)
+
+
 def block_section() -> str:
     import json
 
-    from backprop_lib.transformer import activation_bytes, checkpoint_cost
+    from backprop_lib.transformer import CheckpointCost, activation_bytes
 
     rows = ["| workload | threads | backprop_lib (ms) | PyTorch eager (ms) | ours / torch | target | met |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -392,7 +399,12 @@ def block_section() -> str:
             rows.append(f"| {what} {t['torch']}) | {t['threads']} | {t['ours'] * 1e3:.2f} "
                         f"| {t['theirs'] * 1e3:.2f} | {r:.2f} | <= 2 | {ok(r <= TARGETS['block'])} |")
     n_blocks = 4
-    plain, ckpt = checkpoint_cost(**BLOCK_SHAPE, n_blocks=n_blocks, repeat=3)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    code = ("import dataclasses, json, sys; sys.path.insert(0, 'tools'); import bench; "
+            f"print(json.dumps([dataclasses.asdict(c) for c in bench._checkpoint_costs({n_blocks})]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          check=True)
+    plain, ckpt = (CheckpointCost(**c) for c in json.loads(proc.stdout.strip().splitlines()[-1]))
     mib = 2.0 ** 20
     formula = activation_bytes(**BLOCK_SHAPE)
     print(f"checkpointing, {n_blocks} blocks: kept {plain.kept_bytes / mib:.1f} -> "
@@ -410,7 +422,8 @@ def block_section() -> str:
             "fresh process per thread setting (1: OPENBLAS/OMP/MKL_NUM_THREADS=1 for numpy and torch; 2: "
             f"their defaults, at the mercy of the shared cores' load); load average {load:.1f} on "
             f"{os.cpu_count()} cores when measured.\n\n" + "\n".join(rows)
-            + f"\n\nActivation checkpointing (`transformer.checkpoint_cost`, in this process; "
+            + "\n\nActivation checkpointing (`transformer.checkpoint_cost`: one BLAS thread, the two "
+            "settings interleaved, median of 7 runs; peak traced by tracemalloc; "
             f"`activation_bytes` = {formula / mib:.1f} MiB per block):\n\n" + "\n".join(crows))
 
 

@@ -84,6 +84,13 @@ def _betas(betas) -> tuple[float, float]:
     return out[0], out[1]
 
 
+def _eps(eps) -> float:
+    eps = as_real(eps, "eps")
+    if eps < 0:
+        raise ValueError(f"eps must be >= 0, got {eps}")
+    return eps
+
+
 def adam_step(params, grads, state, *, lr: float, betas=(0.9, 0.999), eps: float = 1e-8):
     """p <- p - lr m_hat / (sqrt(v_hat) + eps) for every array; returns (new_params, new_state).
 
@@ -103,10 +110,7 @@ def adam_step(params, grads, state, *, lr: float, betas=(0.9, 0.999), eps: float
         if isinstance(state.t, bool) or not isinstance(state.t, numbers.Integral) or state.t < 0:
             raise ValueError(f"state.t must be a step count >= 0, got {state.t!r}")
         lr = as_positive_float(lr, "lr")
-        betas = _betas(betas)
-        eps = as_real(eps, "eps")
-        if eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
+        betas, eps = _betas(betas), _eps(eps)
     beta1, beta2 = betas
     t = state.t + 1
     step_size = lr / (1.0 - beta1 ** t)

@@ -110,14 +110,20 @@ def _dout(dout, shape: tuple, forward: str) -> np.ndarray:
 
 
 def _linear(X, W, b):
-    """Y = X W^T + b: W (d_out, d_in), X (..., d_in) -> (..., d_out)."""
-    return X @ W.T + b
+    """Y = X W^T + b: W (d_out, d_in), X (..., d_in) -> (..., d_out), one matrix product for all rows.
+
+    (numpy multiplies a stack (B, T, d_in) @ (d_in, d_out) as B separate products; the rows as
+    one (B T, d_in) matrix are one product, several times faster with two BLAS threads.)
+    """
+    Y = X.reshape(-1, X.shape[-1]) @ W.T
+    Y += b
+    return Y.reshape(*X.shape[:-1], W.shape[0])
 
 
 def _linear_backward(dY, X, W):
     """dX = dY W, dW = dY^T X (summed over every row), db = dY summed over every row."""
     rows_dY, rows_X = dY.reshape(-1, dY.shape[-1]), X.reshape(-1, X.shape[-1])
-    return dY @ W, rows_dY.T @ rows_X, rows_dY.sum(axis=0)
+    return (rows_dY @ W).reshape(X.shape), rows_dY.T @ rows_X, rows_dY.sum(axis=0)
 
 
 # ---------------------------------------------------------------- parameters
@@ -128,6 +134,8 @@ def init_block(d: int, h: int, *, d_ff=None, seed: int = 0) -> dict:
 
     W_Q, W_K, W_V, W_O (d, d); W_1 (d_ff, d); W_2 (d, d_ff); b_Q .. b_O, b_2, ln*_gamma,
     ln*_beta (d,); b_1 (d_ff,). d_ff defaults to 4 d; h must divide d. Keys: PARAM_KEYS.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(d, h, "init_block")
     d_ff = 4 * d if d_ff is None else as_count(d_ff, "d_ff", minimum=1)
@@ -152,6 +160,8 @@ def split_heads(X, h: int) -> np.ndarray:
 
     reshape(B, T, h, d_k) then swap the T and h axes; it moves entries, so its backward moves
     them back: the backward of split_heads is merge_heads, and the other way round.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     B, T, d = X.shape
     d_k = _heads(d, h, f"X of shape {X.shape}")
@@ -163,6 +173,8 @@ def merge_heads(Z) -> np.ndarray:
     """Z[b, t, n d_k + i] = Z_h[b, n, t, i]: (B, h, T, d_k) -> (B, T, h d_k), split_heads' inverse.
 
     Also split_heads' backward (and split_heads is merge_heads' backward).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     B, h, T, d_k = Z.shape
     return Z.transpose(0, 2, 1, 3).reshape(B, T, h * d_k)
@@ -190,6 +202,8 @@ def gelu(x) -> np.ndarray:
 
     The tanh approximation of x Phi(x) (GPT-2's; torch.nn.functional.gelu(x, approximate="tanh")).
     Smooth everywhere, so central differences check it at any point.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     y = _gelu_tanh(x)
     y += 1.0
@@ -203,6 +217,8 @@ def gelu_backward(dout, x) -> np.ndarray:
     """dx = dout (1/2 (1 + t) + x/2 (1 - t^2) c (1 + 3 a x^2)), t = tanh(c (x + a x^3)).
 
     x is the saved input of gelu (not its output); dout has its shape.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     t = _gelu_tanh(x)
     slope = t * t  # then x/2 (1 - t^2) c (1 + 3 a x^2), in place
@@ -261,6 +277,8 @@ def multi_head_attention_forward(X, params, *, h: int, causal=True):
     X (B, T, d); params with W_Q, W_K, W_V, W_O (d, d), b_Q, .., b_O (d,) (other keys are
     ignored); h heads of d_k = d / h; causal: query i sees keys j <= i. Returns (O (B, T, d),
     AttentionCache); cache.attention is the weights (B, h, T, T).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     B, T, d = X.shape
     d_k = _heads(d, h, f"X of shape {X.shape}")
@@ -279,6 +297,8 @@ def multi_head_attention_backward(dout, cache):
 
     dout (B, T, d) is dL/dO; cache the AttentionCache of multi_head_attention_forward.
     Returns (dX (B, T, d), grads {W_Q, b_Q, W_K, b_K, W_V, b_V, W_O, b_O}).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, AttentionCache):
         raise TypeError(f"cache must be the AttentionCache returned by multi_head_attention_forward, "
@@ -295,11 +315,11 @@ def multi_head_attention_backward(dout, cache):
         dVc, dA = weighted_values_backward(dZc, Vc, c.A)
         dS = softmax_vjp(dA, c.A, axis=-2)  # masked entries: A = 0 there, so dS = 0 exactly
         dQc, dKc = scores_backward(dS, Qc, Kc, 1.0 / np.sqrt(d_k))
-        dX = 0.0
+        dX = np.zeros_like(c.U)
         for name, dMc in zip("QKV", (dQc, dKc, dVc), strict=True):
             dM = merge_heads(_t(dMc).reshape(B, c.h, T, d_k))
             dX_m, grads[f"W_{name}"], grads[f"b_{name}"] = _linear_backward(dM, c.U, p[f"W_{name}"])
-            dX = dX + dX_m
+            dX += dX_m  # the three paths into U add
     return dX, {k: grads[k] for k in _ATTN_KEYS}
 
 
@@ -321,6 +341,8 @@ def feed_forward(X, params):
 
     X (B, T, d); W_1 (d_ff, d), b_1 (d_ff,), W_2 (d, d_ff), b_2 (d,) (other keys are ignored).
     Returns (F (B, T, d), FeedForwardCache).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     p = params
     with trusted():
@@ -335,6 +357,8 @@ def feed_forward_backward(dout, cache):
 
     dout (B, T, d) is dL/dF; cache the FeedForwardCache of feed_forward.
     Returns (dX (B, T, d), grads {W_1, b_1, W_2, b_2}).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, FeedForwardCache):
         raise TypeError(f"cache must be the FeedForwardCache returned by feed_forward, "
@@ -413,6 +437,8 @@ def block_forward(X, params, *, h: int, causal=True, checkpoint=False):
     heads (h must divide d); causal: position i attends to positions j <= i. checkpoint=True
     keeps only X (and the params) in the cache; block_backward then recomputes the forward.
     Returns (Y (B, T, d), BlockCache); cache.attention is the weights (B, h, T, T).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(X.shape[2], h, f"X of shape {X.shape}")
     causal, checkpoint = _flag(causal, "causal"), _flag(checkpoint, "checkpoint")
@@ -430,6 +456,8 @@ def block_backward(dout, cache):
 
     dout (B, T, d) is dL/dY; cache the BlockCache of block_forward (checkpointed: the forward
     is recomputed first). Returns (dX (B, T, d), grads with the 16 keys of PARAM_KEYS).
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, BlockCache):
         raise TypeError(f"cache must be the BlockCache returned by block_forward, got {type(cache).__name__}")
@@ -463,6 +491,8 @@ def saved_bytes(cache) -> int:
 
     cache: a BlockCache, AttentionCache or FeedForwardCache. Each array is counted once;
     activation_bytes gives the same number as a formula.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     if not isinstance(cache, (BlockCache, AttentionCache, FeedForwardCache)):
         raise TypeError(f"cache must be a cache of this module (block_forward, "
@@ -488,7 +518,9 @@ def activation_bytes(B: int, T: int, d: int, h: int, d_ff=None, *, checkpoint=Fa
             G = gelu(P) (N d_ff): dW_2 = dF^T G
     The residual adds keep nothing (their backward copies dY), nor do the biases. With
     checkpoint=True only X (N d) is kept. The quadratic term B h T^2 (A) dominates for long
-    sequences. Derived in: chapters/09_transformer_block.ipynb
+    sequences.
+
+    Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(d, h, "activation_bytes")
     d_ff = 4 * d if d_ff is None else as_count(d_ff, "d_ff", minimum=1)
@@ -518,8 +550,10 @@ def checkpoint_cost(B: int = 8, T: int = 128, d: int = 128, h: int = 4, *, n_blo
 
     kept_bytes sums saved_bytes over the blocks after the forward pass (what checkpointing
     saves); peak_bytes is the peak of numpy's allocations during forward + backward above the
-    start (tracemalloc), seconds the median of ``repeat`` untraced runs. Checkpointing keeps one
+    start (tracemalloc), seconds the median of ``repeat`` untraced runs (the two settings
+    interleaved). Checkpointing keeps one
     block's activations at a time instead of all n_blocks, for one more forward per block.
+
     Derived in: chapters/09_transformer_block.ipynb
     """
     _heads(d, h, "checkpoint_cost")
@@ -538,14 +572,15 @@ def checkpoint_cost(B: int = 8, T: int = 128, d: int = 128, h: int = 4, *, n_blo
             grad, _ = block_backward(grad, cache)
         return kept
 
-    results = []
-    for checkpoint in (False, True):
-        run(checkpoint)  # warm up
-        seconds = []
-        for _ in range(repeat):
+    run(False), run(True)  # warm up
+    seconds = {False: [], True: []}
+    for _ in range(repeat):  # interleaved, so that both see the same load of the machine
+        for checkpoint in (False, True):
             t0 = time.perf_counter()
             run(checkpoint)
-            seconds.append(time.perf_counter() - t0)
+            seconds[checkpoint].append(time.perf_counter() - t0)
+    results = []
+    for checkpoint in (False, True):
         was_tracing = tracemalloc.is_tracing()
         if not was_tracing:
             tracemalloc.start()
@@ -557,5 +592,5 @@ def checkpoint_cost(B: int = 8, T: int = 128, d: int = 128, h: int = 4, *, n_blo
         finally:
             if not was_tracing:
                 tracemalloc.stop()
-        results.append(CheckpointCost(checkpoint, kept, peak, statistics.median(seconds)))
+        results.append(CheckpointCost(checkpoint, kept, peak, statistics.median(seconds[checkpoint])))
     return tuple(results)

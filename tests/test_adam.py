@@ -86,3 +86,31 @@ def test_bad_input_is_named():
         adam_step(params, {"w": np.ones(2)}, state, lr=0.1, eps=-1e-8)
     with pytest.raises(TypeError, match="params must be a non-empty dict"):
         adam_init([np.ones(2)])
+
+
+# hypothesis (derandomized, as tests/test_properties.py): the properties that make Adam's step
+# not a gradient step
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+PROP = settings(derandomize=True, max_examples=30, deadline=None, database=None)
+
+
+@PROP
+@given(st.integers(1, 6), st.integers(1, 5), st.floats(1e-3, 1e3), st.integers(0, 2 ** 31))
+def test_the_updates_ignore_the_scale_of_the_gradients(n, steps, c, seed):
+    """eps = 0: m_hat / sqrt(v_hat) is unchanged when every gradient is multiplied by c > 0, so the
+    whole trajectory is the same for the loss c L as for L (a gradient step would be c times longer),
+    and the first step moves every coordinate by exactly lr."""
+    rng = np.random.default_rng(seed)
+    grads = [rng.normal(size=n) for _ in range(steps)]
+    start = {"w": rng.normal(size=n)}
+    runs = []
+    for scale in (1.0, c):
+        p, state = start, adam_init(start)
+        for g in grads:
+            p, state = adam_step(p, {"w": scale * g}, state, lr=0.01, eps=0.0)
+            if state.t == 1:
+                np.testing.assert_allclose(np.abs(p["w"] - start["w"]), 0.01, rtol=1e-12)
+        runs.append(p["w"])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-12, atol=1e-15)

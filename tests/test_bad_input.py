@@ -31,6 +31,7 @@ from common import block_param_shapes
 
 import backprop_lib
 from backprop_lib import deep
+from backprop_lib import language_model as lm
 from backprop_lib import network as nw
 from backprop_lib import transformer as tr
 from backprop_lib.adam import adam_init
@@ -90,6 +91,14 @@ F = lambda v: float(np.sum(v ** 2))  # noqa: E731
 
 def _block():
     return tr.init_block(4, 2, seed=1)
+
+
+def _lm():
+    """A language model of vocab 5, d = 4, h = 2, one block, T_max = 6 (token ids are int lists)."""
+    return lm.init_model(5, 4, 2, 1, 6, seed=0)
+
+
+_TOKENS, _TARGETS = [[0, 1, 4, 2], [3, 4, 0, 1]], [[-100, -100, 3, 1], [-100, 2, 2, -100]]
 
 CASES = {
     # activations
@@ -215,6 +224,28 @@ CASES = {
     "gradcheck.check_gradient": Case(lambda: dict(f=lambda x: F(x), inputs={"x": A(3)},
                                                   analytic={"x": 2 * A(3)}),
                                      objects=("f", "inputs", "analytic"), compare=False),
+    # language_model (tokens and targets are int lists; tests/test_language_model.py checks their errors)
+    "language_model.init_model": Case(lambda: dict(vocab=5, d=4, h=2, n_blocks=1, T_max=6, seed=1),
+                                      counts=("vocab", "d", "h", "n_blocks", "T_max", "seed")),
+    "language_model.model_forward": Case(lambda: dict(tokens=_TOKENS, params=_lm(), h=2),
+                                         objects=("tokens", "params"), counts=("h",)),
+    "language_model.model_backward": Case(
+        lambda: dict(dlogits=A(2, 4, 5), cache=lm.model_forward(_TOKENS, _lm(), h=2)[1]),
+        wrong={"dlogits": (2, 4, 4)}, objects=("cache",)),
+    "language_model.loss_and_grads": Case(lambda: dict(tokens=_TOKENS, targets=_TARGETS, params=_lm(), h=2),
+                                          objects=("tokens", "targets", "params"), counts=("h",)),
+    "language_model.train_model": Case(
+        lambda: dict(params=_lm(), h=2, steps=2, lr=0.01, seed=1, batch=2, length=3, record_every=1,
+                     betas=(0.9, 0.999), eps=1e-8),
+        objects=("params", "betas"), counts=("h", "steps", "seed", "batch", "length", "record_every"),
+        reals=("lr", "eps")),
+    "language_model.chapter_run": Case(lambda: dict(steps=2), counts=("steps",)),
+    "language_model.predict": Case(lambda: dict(tokens=_TOKENS, params=_lm(), h=2),
+                                   objects=("tokens", "params"), counts=("h",)),
+    "language_model.accuracy": Case(lambda: dict(tokens=_TOKENS, targets=_TARGETS, params=_lm(), h=2),
+                                    objects=("tokens", "targets", "params"), counts=("h",)),
+    "language_model.generate": Case(lambda: dict(tokens=_TOKENS, params=_lm(), h=2, n_new=2),
+                                    objects=("tokens", "params"), counts=("h", "n_new")),
     # linear
     "linear.linear_forward": Case(lambda: dict(X=A(4, 3), W=A(3, 2), b=A(2)),
                                   wrong={"X": (4, 3, 1), "W": (4, 2), "b": (3,)}),

@@ -5,6 +5,8 @@ test_against_torch_transformer_autograd.py), the causal mask, and bad input."""
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from backprop_lib import transformer as tr
 from backprop_lib.gradcheck import check_gradient
@@ -60,6 +62,24 @@ def test_engine_agrees_with_the_hand_derived_block(B, T, d, h, causal, checkpoin
             assert np.max(np.abs(grads_engine[k])) < 1e-12, k
         else:
             assert relative(grads_engine[k], grads[k]) < TOL, k
+
+
+@settings(derandomize=True, max_examples=25, deadline=None, database=None)
+@given(st.integers(1, 3), st.integers(1, 6), st.sampled_from([(4, 1), (4, 2), (6, 3), (8, 4)]),
+       st.booleans(), st.sampled_from([0.1, 1.0, 30.0]), st.integers(0, 2**32 - 1))
+def test_engine_equals_the_hand_derived_block_on_random_shapes(B, T, d_h, causal, scale, seed):
+    # scale 30: large inputs and sharp attention (scores of hundreds) stay exact on both sides
+    (d, h), r = d_h, np.random.default_rng(seed)
+    X, dout = scale * r.normal(size=(B, T, d)), r.normal(size=(B, T, d))
+    params = block_params(r, d, h)
+    params["W_Q"] *= scale
+    Y, cache = tr.block_forward(X, params, h=h, causal=causal)
+    dX, grads = tr.block_backward(dout, cache)
+    dX_engine, grads_engine = block_gradients_autograd(X, params, dout, h=h, causal=causal)
+    assert relative(dX_engine, dX) < TOL
+    size = max(np.max(np.abs(g)) for g in grads.values())
+    for k in tr.PARAM_KEYS:  # normwise over all gradients: b_K (and W_Q, W_K at T = 1) are 0
+        assert np.max(np.abs(grads_engine[k] - grads[k])) < TOL * size, k
 
 
 def test_leaf_tensors_get_the_same_gradients_as_the_array_function(rng):

@@ -6,7 +6,6 @@ import importlib
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,19 +40,3 @@ def toc_pages() -> list[str]:
 
     walk([{key: toc[key]} for key in ("parts", "chapters", "sections") if key in toc])
     return [str(Path(f).with_suffix("")) + ".html" for f in files]
-
-
-
-def block_param_shapes(d: int, d_ff: int) -> dict:
-    """{key: shape} of the 16 parameters of one transformer block (keys as transformer.init_block)."""
-    return {"ln1_gamma": (d,), "ln1_beta": (d,), "W_Q": (d, d), "b_Q": (d,), "W_K": (d, d),
-            "b_K": (d,), "W_V": (d, d), "b_V": (d,), "W_O": (d, d), "b_O": (d,),
-            "ln2_gamma": (d,), "ln2_beta": (d,), "W_1": (d_ff, d), "b_1": (d_ff,),
-            "W_2": (d, d_ff), "b_2": (d,)}
-
-
-def random_block_params(rng, d: int, d_ff: int) -> dict:
-    """The 16 arrays of one transformer block, every entry random and non-trivial: gamma away
-    from 1, biases non-zero, weights of scale 1/sqrt(fan-in), so that no term vanishes."""
-    return {k: (1.0 if "gamma" in k else 0.0) + rng.normal(size=s) / np.sqrt(s[-1] if k[0] == "W" else 4)
-            for k, s in block_param_shapes(d, d_ff).items()}

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from common import block_param_shapes
 
 import backprop_lib
 from backprop_lib import deep
@@ -79,11 +78,6 @@ def _tensor_graph():
 
 def _net_cache():
     return nw.forward(np.array([1.0, 0.5, -1.0]), nw.example()["params"])
-
-
-def _block_params(d=4, d_ff=8):
-    """The 16 parameters of a transformer block (keys as transformer.init_block), from A."""
-    return {k: A(*s) / (10 * s[-1]) for k, s in block_param_shapes(d, d_ff).items()}
 
 
 F = lambda v: float(np.sum(v ** 2))  # noqa: E731
@@ -383,11 +377,11 @@ CASES = {
                                      objects=("hidden_sizes", "rng"), counts=("repeat",), compare=False),
     # transformer_autograd
     "transformer_autograd.block_forward_tensor": Case(
-        lambda: dict(X=A(1, 3, 4) / 5, params=_block_params(), h=2), wrong={"X": (3, 4)},
-        objects=("params",), counts=("h",)),
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), h=2, causal=True), wrong={"X": (3, 4)},
+        objects=("params", "causal"), counts=("h",)),
     "transformer_autograd.block_gradients_autograd": Case(
-        lambda: dict(X=A(1, 3, 4) / 5, params=_block_params(), dout=A(1, 3, 4) / 7, h=2),
-        wrong={"X": (3, 4), "dout": (1, 3, 5)}, objects=("params",), counts=("h",)),
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), dout=A(2, 3, 4), h=2, causal=True),
+        wrong={"X": (3, 4), "dout": (2, 3, 5)}, objects=("params", "causal"), counts=("h",)),
 }
 
 # Whole modules or single functions that are not walked, with the reason.

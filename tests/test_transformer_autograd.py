@@ -1,18 +1,32 @@
 """The transformer block written with Tensor ops (backprop_lib.transformer_autograd): the
-engine's gradients against central differences, the causal mask, bad input, and the
-hand-derived block of backprop_lib.transformer (the three-way check of Chapter 9)."""
+engine's gradients against central differences and against the hand-derived block of
+backprop_lib.transformer (Chapter 9's three-way check; PyTorch is the third, in
+test_against_torch_transformer_autograd.py), the causal mask, and bad input."""
 
 import numpy as np
 import pytest
-from common import random_block_params
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from backprop_lib import transformer as tr
 from backprop_lib.gradcheck import check_gradient
 from backprop_lib.tensor import Tensor
 from backprop_lib.transformer_autograd import block_forward_tensor, block_gradients_autograd
 
+TOL = 1e-10  # relative: max |engine - hand| / max |hand|, per array
 
-def _tiny(rng, B=2, T=3, d=4, d_ff=8):
-    return rng.normal(size=(B, T, d)), random_block_params(rng, d, d_ff)
+
+def block_params(rng, d, h, d_ff=None):
+    """init_block's parameters plus noise: gamma away from 1, biases non-zero, so no term vanishes."""
+    return {k: v + 0.3 * rng.normal(size=v.shape) for k, v in tr.init_block(d, h, d_ff=d_ff).items()}
+
+
+def _tiny(rng, B=2, T=3, d=4, h=2, d_ff=8):
+    return rng.normal(size=(B, T, d)), block_params(rng, d, h, d_ff)
+
+
+def relative(ours, ref) -> float:
+    return float(np.max(np.abs(ours - ref)) / np.max(np.abs(ref)))
 
 
 @pytest.mark.parametrize("causal", [True, False])
@@ -29,6 +43,43 @@ def test_engine_gradients_match_finite_differences(causal, rng):
     check_gradient(loss, {"X": X, **params}, {"X": dX, **grads}, tol=1e-6,
                    floor=1e-3).raise_if_failed()
     assert np.max(np.abs(grads["b_K"])) < 1e-14 * np.max(np.abs(grads["b_Q"]))
+
+
+@pytest.mark.parametrize("B, T, d, h, causal, checkpoint", [
+    (2, 5, 8, 2, True, False), (2, 5, 8, 2, False, False), (1, 6, 12, 3, True, True),
+    (3, 1, 4, 4, True, False)])
+def test_engine_agrees_with_the_hand_derived_block(B, T, d, h, causal, checkpoint, rng):
+    X, dout = rng.normal(size=(B, T, d)), rng.normal(size=(B, T, d))
+    params = block_params(rng, d, h)
+    Y, cache = tr.block_forward(X, params, h=h, causal=causal, checkpoint=checkpoint)
+    dX, grads = tr.block_backward(dout, cache)
+    assert relative(block_forward_tensor(X, params, h=h, causal=causal).data, Y) < TOL
+    dX_engine, grads_engine = block_gradients_autograd(X, params, dout, h=h, causal=causal)
+    assert relative(dX_engine, dX) < TOL
+    assert grads_engine.keys() == grads.keys() == set(tr.PARAM_KEYS)
+    for k in tr.PARAM_KEYS:
+        if np.max(np.abs(grads[k])) < 1e-12:  # b_K always; W_Q, W_K when T = 1: exactly 0
+            assert np.max(np.abs(grads_engine[k])) < 1e-12, k
+        else:
+            assert relative(grads_engine[k], grads[k]) < TOL, k
+
+
+@settings(derandomize=True, max_examples=25, deadline=None, database=None)
+@given(st.integers(1, 3), st.integers(1, 6), st.sampled_from([(4, 1), (4, 2), (6, 3), (8, 4)]),
+       st.booleans(), st.sampled_from([0.1, 1.0, 30.0]), st.integers(0, 2**32 - 1))
+def test_engine_equals_the_hand_derived_block_on_random_shapes(B, T, d_h, causal, scale, seed):
+    # scale 30: large inputs and sharp attention (scores of hundreds) stay exact on both sides
+    (d, h), r = d_h, np.random.default_rng(seed)
+    X, dout = scale * r.normal(size=(B, T, d)), r.normal(size=(B, T, d))
+    params = block_params(r, d, h)
+    params["W_Q"] *= scale
+    Y, cache = tr.block_forward(X, params, h=h, causal=causal)
+    dX, grads = tr.block_backward(dout, cache)
+    dX_engine, grads_engine = block_gradients_autograd(X, params, dout, h=h, causal=causal)
+    assert relative(dX_engine, dX) < TOL
+    size = max(np.max(np.abs(g)) for g in grads.values())
+    for k in tr.PARAM_KEYS:  # normwise over all gradients: b_K (and W_Q, W_K at T = 1) are 0
+        assert np.max(np.abs(grads_engine[k] - grads[k])) < TOL * size, k
 
 
 def test_leaf_tensors_get_the_same_gradients_as_the_array_function(rng):

@@ -4,7 +4,7 @@ It builds the test block of chapter 9, section 9.3 (the same seed, sizes and per
 parameters as the chapter), computes dL/dX and the 16 parameter gradients of
 L = sum(dY * Y) with ``transformer.block_backward`` and with PyTorch's autograd through
 F.layer_norm, F.linear, F.scaled_dot_product_attention(is_causal=True) and the tanh F.gelu
-(float64; the PyTorch block of tests/test_against_torch_transformer_autograd.py), and writes the
+(float64; the PyTorch block of tests/test_against_torch_transformer.py), and writes the
 largest relative difference of each gradient (max |ours - torch| / max |torch|; the plain
 difference for db_K, which is zero) and PyTorch's loss to chapters/data/ch09_torch_grads.json.
 The chapter reads the file and checks that its loss is the one of its own block;
@@ -50,7 +50,7 @@ def compute() -> dict:
     import torch
 
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_against_torch_transformer_autograd import torch_block
+    from test_against_torch_transformer import torch_block
 
     from backprop_lib.transformer import block_backward, block_forward
 

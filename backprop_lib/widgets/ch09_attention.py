@@ -40,7 +40,8 @@ class TrainingAttentionView:
         labels = [str(i) for i in range(T)] if labels is None else [str(s) for s in labels]
         if len(labels) != T:
             raise ValueError(f"labels must have T = {T} entries, got {len(labels)}")
-        self.index = {s: i for i, s in enumerate(self.steps)}
+        if any(b <= a for a, b in zip(self.steps[:-1], self.steps[1:], strict=True)):
+            raise ValueError(f"map_steps must increase, got {self.steps}")
         self.fig = fig = LiveFigure(figsize=(9.5, 3.9), alt=(
             "Left, the attention weights of the chosen head at the chosen training step, one row "
             "per query; right, the training loss on a log scale up to that step"))
@@ -65,18 +66,21 @@ class TrainingAttentionView:
         fig.changing(self.heat, self.so_far, self.now, self.map_title, self.loss_title)
 
     def controls(self) -> dict:
-        from ipywidgets import IntSlider, SelectionSlider
+        from ipywidgets import IntSlider
 
+        spacing = self.steps[1] - self.steps[0] if len(self.steps) > 1 else 1
         return dict(
             block=IntSlider(value=0, min=0, max=self.n_blocks - 1, description="block",
                             tooltip="which block's attention is shown (0 = the first, nearest the input)"),
             head=IntSlider(value=0, min=0, max=self.h - 1, description="head",
                            tooltip="which head of that block: the map on the left changes"),
-            step=SelectionSlider(options=self.steps, value=self.steps[-1], description="step",
-                                 tooltip="training step: the map at that step and the loss curve up to it"))
+            step=IntSlider(value=self.steps[-1], min=self.steps[0], max=self.steps[-1], step=spacing,
+                           description="step",
+                           tooltip="training step: the map recorded then and the loss curve up to it"))
 
     def update(self, block=0, head=0, step=None):
-        i = self.index[self.steps[-1] if step is None else int(step)]
+        step = self.steps[-1] if step is None else int(step)
+        i = max(int(np.searchsorted(self.steps, step, side="right")) - 1, 0)  # the last map <= step
         s = self.steps[i]
         A = self.maps[i, int(block), int(head)]
         self.heat.set_data(A)

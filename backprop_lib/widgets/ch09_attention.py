@@ -82,11 +82,9 @@ class TrainingAttentionView:
         step = self.steps[-1] if step is None else int(step)
         i = max(int(np.searchsorted(self.steps, step, side="right")) - 1, 0)  # the last map <= step
         s = self.steps[i]
-        A = self.maps[i, int(block), int(head)]
-        self.heat.set_data(A)
+        self.heat.set_data(self.maps[i, int(block), int(head)])
         self.map_title.set_text(f"block {int(block)}, head {int(head)}, step {s}")
         self.so_far.set_data(np.arange(s + 1), self.losses[:s + 1])
         self.now.set_data([s], [self.losses[s]])
         self.loss_title.set_text(f"loss at step {s}: {self.losses[s]:.3f}")
-        self.fig.show()
-        return A
+        self.fig.show()  # returns None: interact would print a returned array under the figure

@@ -423,8 +423,9 @@ def block_section() -> str:
             f"their defaults, at the mercy of the shared cores' load); load average {load:.1f} on "
             f"{os.cpu_count()} cores when measured. Profiled (cProfile): the time is in the six linear "
             "maps' matrix products, each done as one (B T, d) product (numpy runs a (B, T, d) stack as B "
-            "products, four times slower with two threads), then GELU, written in place (`x ** 3` is "
-            "numpy's general power: 30 ms of the first version's 120), then the attention products, one "
+            "products: up to four times slower with two threads on this shared machine), then GELU, "
+            "written in place (`x ** 3` is numpy's general power: 30 ms of the first version's 120), then "
+            "the attention products, one "
             "batched product per step over all B h heads.\n\n" + "\n".join(rows)
             + "\n\nActivation checkpointing (`transformer.checkpoint_cost`: one BLAS thread, the two "
             "settings interleaved, median of 7 runs; peak traced by tracemalloc; "

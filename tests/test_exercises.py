@@ -448,7 +448,7 @@ MISTAKES = [
     ("split_heads_backward", lambda d: split_backward(d, order=(0, 3, 1, 2)), "wrong_axes",
      ["feature axis d_k forward", "head axis (1) and the token axis (2)"]),
     ("split_heads_backward", lambda d: d.transpose(0, 2, 1, 3), "reshape",
-     ["has shape (2, 5, 2, 3) but X has shape (2, 5, 6)", "numbers are right"]),
+     ["dQ has shape (2, 5, 2, 3) but Q has shape (2, 5, 6)", "numbers are right"]),
     ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, identity=False),
      "residual", ["dX:", "identity path is missing", "dX = dH"]),
     ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, dZ_t=True),

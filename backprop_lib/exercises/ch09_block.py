@@ -27,7 +27,7 @@ from ._checker import Case, Exercise, Mistake
 
 
 def _split_cases(rng):
-    return [Case({"X": rng.normal(size=(b, t, h * dk)), "h": h}, batch=b)
+    return [Case({"Q": rng.normal(size=(b, t, h * dk)), "h": h}, batch=b)
             for b, t, h, dk in [(2, 5, 2, 3), (1, 3, 4, 2), (3, 4, 2, 4), (2, 2, 3, 2)]]
 
 
@@ -40,9 +40,9 @@ def _merge_like(dQh, order):
 
 SPLIT = Exercise(
     name="split_heads_backward", function="split_backward",
-    returns="dX with the shape (B, T, d) of X: the inverse of the split",
-    grads=(("dX", "X"),),
-    forward=lambda X, h: split_heads(X, h),
+    returns="dQ with the shape (B, T, d) of Q: the inverse of the split",
+    grads=(("dQ", "Q"),),
+    forward=lambda Q, h: split_heads(Q, h),
     call=lambda fn, _p, dQh: fn(dQh),
     cases=_split_cases,
     mistakes=(

@@ -1,4 +1,4 @@
-"""Attention, piece by piece:  z = v alpha,  v = V x + b,  e = k^T q,  alpha = softmax(e).
+"""Attention, piece by piece:  z = v alpha,  v = V x + b,  s = k^T q,  alpha = softmax(s).
 
 One vocabulary for Chapters 6 and 7: every function takes the batched matrices of Chapter 7
 (one query, key or value per column) and a single query as the special case of one column.
@@ -6,10 +6,10 @@ One vocabulary for Chapters 6 and 7: every function takes the batched matrices o
     Z = V A              dV = dZ A^T,  dA = V^T dZ             (z = v alpha for one query)
     P = W X              dW = dP X^T (summed over a batch),  dX = W^T dP
     v = V x + b 1^T      dV = dv x^T,  db = dv 1 (sum over columns),  dx = V^T dv
-    S = s K^T Q          dQ = s K dS,  dK = s Q dS^T           (e = k^T q for one query, s = 1)
-    softmax as a circuit: a_m = exp(e_m), b = sum_m a_m, alpha_m = a_m / b
-        path through a_m (top):  d alpha_m / d e_j = delta_mj alpha_m
-        path through b   (mid):  d alpha_m / d e_j = -alpha_m alpha_j     (sum: the Jacobian)
+    S = c K^T Q          dQ = c K dS,  dK = c Q dS^T           (s = k^T q for one query, c = 1)
+    softmax as a circuit: E_m = exp(s_m), C = sum_m E_m, alpha_m = E_m / C
+        path through E_m (top):  d alpha_m / d s_j = 1[m = j] alpha_m
+        path through C   (mid):  d alpha_m / d s_j = -alpha_m alpha_j     (sum: the Jacobian)
 
 Shapes: V (d, n) holds one value per column and A (n, T) one column of weights per query
 (alpha (n,) for one query); X (m, T); Q (d, T), K (d, n), S (n, T); each may carry a leading
@@ -91,9 +91,9 @@ def projection_backward(dP, W, X):
 
 @checked(Q="B? d T?", K="B? d n", scale="positive")
 def scores(Q, K, scale=1.0) -> np.ndarray:
-    """S = scale K^T Q: S[i, j] = scale k_i . q_j.  One query q (d,) gives e = K^T q (n,).
+    """S = scale K^T Q: S[i, j] = scale k_i . q_j.  One query q (d,) gives s = K^T q (n,).
 
-    Q (d, T) or q (d,), K (d, n), optionally batched (B, ., .) -> S (n, T) or e (n,).
+    Q (d, T) or q (d,), K (d, n), optionally batched (B, ., .) -> S (n, T) or s (n,).
     """
     return scale * (_t(K) @ Q)
 
@@ -101,31 +101,32 @@ def scores(Q, K, scale=1.0) -> np.ndarray:
 @checked(Q="B? d T?", K="B? d n", dS="B? n T?", scale="positive")
 def scores_backward(dS, Q, K, scale=1.0):
     """dQ = scale K dS (query j collects sum_i dS_ij k_i), dK = scale Q dS^T."""
-    if Q.ndim == 1:  # one query: dk = q de^T, an outer product
+    if Q.ndim == 1:  # one query: dk = q ds^T, an outer product
         return scale * (K @ dS), scale * np.outer(Q, dS)
     return scale * (K @ dS), scale * (Q @ _t(dS))
 
 
-@checked(e="n")
-def softmax_circuit(e):
-    """The softmax as gates: a = exp(e - max e), b = sum a, alpha = a / b.  e (n,).
+@checked(s="n")
+def softmax_circuit(s):
+    """The softmax as gates: E = exp(s - max s), C = sum E, alpha = E / C.  s (n,).
 
-    Shifting by max e scales a and b by the same factor, so alpha and every ratio below are
-    unchanged while exp never overflows. Returns (a, b, alpha).
+    E holds the numerators, C is their sum (the denominator). Shifting by max s scales E and C
+    by the same factor, so alpha and every ratio below are unchanged while exp never overflows.
+    Returns (E, C, alpha).
     """
-    a = np.exp(e - e.max())
-    b = float(a.sum())
-    return a, b, a / b
+    E = np.exp(s - s.max())
+    C = float(E.sum())
+    return E, C, E / C
 
 
-@checked(e="n")
-def softmax_branches(e):
-    """The two backward paths from alpha_m to e_j; top + mid is the softmax Jacobian.
+@checked(s="n")
+def softmax_branches(s):
+    """The two backward paths from alpha_m to s_j; top + mid is the softmax Jacobian.
 
-    top[m, j] = (d alpha_m / d a_m)(d a_m / d e_j) = (1/b) exp(e_j) delta_mj = delta_mj alpha_m
-    mid[m, j] = (d alpha_m / d b)(d b / d e_j) = -(a_m / b^2) exp(e_j)     = -alpha_m alpha_j
+    top[m, j] = (d alpha_m / d E_m)(d E_m / d s_j) = (1/C) exp(s_j) 1[m = j] = 1[m = j] alpha_m
+    mid[m, j] = (d alpha_m / d C)(d C / d s_j)     = -(E_m / C^2) exp(s_j)    = -alpha_m alpha_j
     """
-    _, _, alpha = softmax_circuit(e)
+    _, _, alpha = softmax_circuit(s)
     return np.diag(alpha), -np.outer(alpha, alpha)
 
 
@@ -161,20 +162,20 @@ def values_program(V, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
 
 
 def _fit_scores(name, W, project, score, grad_of_projection, y, eta, steps) -> TrainResult:
-    """Gradient descent on W for L = 1/2 ||e - y||^2, e = score(P) with P = project(W).
+    """Gradient descent on W for L = 1/2 ||s - y||^2, s = score(P) with P = project(W).
 
-    grad_of_projection(W, P, de) turns dL/de = e - y into dL/dW (through the scores, then
+    grad_of_projection(W, P, ds) turns dL/ds = s - y into dL/dW (through the scores, then
     the projection). The query and keys programs differ only in these three functions.
     """
 
     def forward(p):
         P = project(p[name])
-        e = score(P)
-        return squared_error(e, y), e, (p[name], P, e)
+        s = score(P)
+        return squared_error(s, y), s, (p[name], P, s)
 
     def backward(cache):
-        W, P, e = cache
-        return {name: grad_of_projection(W, P, e - y)}
+        W, P, s = cache
+        return {name: grad_of_projection(W, P, s - y)}
 
     return descend(forward, backward, {name: W}, eta, steps)
 
@@ -186,8 +187,8 @@ def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> TrainRe
     as_written=True takes the source program's step (query_update_as_written) instead.
     """
 
-    def grad(Q, q, de):
-        dq, _ = scores_backward(de, q, k)
+    def grad(Q, q, ds):
+        dq, _ = scores_backward(ds, q, k)
         return query_update_as_written(dq, x1) if as_written else projection_backward(dq, Q, x1)[0]
 
     return _fit_scores("Q", Q, lambda Q: projection(Q, x1), lambda q: scores(q, k), grad, y, eta, steps)
@@ -197,8 +198,8 @@ def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> TrainRe
 def keys_program(K, q, x, y, eta=0.01, steps=300) -> TrainResult:
     """Gradient descent on K for L = 1/2 ||q^T K x - y||^2; x's last row is ones (bias in K)."""
 
-    def grad(K, k, de):
-        _, dk = scores_backward(de, q, k)
+    def grad(K, k, ds):
+        _, dk = scores_backward(ds, q, k)
         return projection_backward(dk, K, x)[0]
 
     return _fit_scores("K", K, lambda K: projection(K, x), lambda k: scores(q, k), grad, y, eta, steps)

@@ -52,8 +52,8 @@ def test_query_key_softmax_path_against_torch(rng, d, n):
     (alpha * torch.from_numpy(dalpha)).sum().backward()
     q, k = projection(Q, x1), projection(K, x)
     top, mid = softmax_branches(scores(q, k))
-    de = (top + mid).T @ dalpha
-    dq, dk = scores_backward(de, q, k)
+    ds = (top + mid).T @ dalpha
+    dq, dk = scores_backward(ds, q, k)
     dQ, dx1 = projection_backward(dq, Q, x1)
     dK, dx = projection_backward(dk, K, x)
     for ours, theirs in [(dQ, tQ), (dx1, tx1), (dK, tK), (dx, tx)]:

@@ -112,8 +112,8 @@ CASES = {
     "attention.scores_backward": Case(lambda: dict(dS=A(3), Q=A(2), K=A(2, 3), scale=0.7),
                                       wrong={"dS": (4,), "Q": (2, 1, 1, 1), "K": (3, 3)},
                                       reals=("scale",)),
-    "attention.softmax_circuit": Case(lambda: dict(e=A(3)), wrong={"e": (3, 1)}),
-    "attention.softmax_branches": Case(lambda: dict(e=A(3)), wrong={"e": (3, 1)}),
+    "attention.softmax_circuit": Case(lambda: dict(s=A(3)), wrong={"s": (3, 1)}),
+    "attention.softmax_branches": Case(lambda: dict(s=A(3)), wrong={"s": (3, 1)}),
     "attention.query_update_as_written": Case(lambda: dict(dq=A(2), x1=np.r_[A(2), 1.0]),
                                               wrong={"dq": (2, 1), "x1": (4,)}),
     "attention.values_program": Case(

@@ -102,10 +102,10 @@ ALT = {
         "in, alpha1 = 0.7685 and alpha2 = 0.2315 come out; for the loss L = alpha1 the gradients "
         "1 and 0 come back from the outputs and 0.1779 and -0.1779 leave towards the scores.",
     ("06", "TOP, MID"): "The softmax as a circuit of gates, drawn twice, for alpha1 and for alpha2: "
-        "s1 and s2 go through exp gates (a = 2.2255, c = 0.6703), an add gate b = 2.8959 and a "
-        "reciprocal gate 1/b = 0.3453, and a multiply gate gives the output. The top branch "
+        "s1 and s2 go through exp gates (E1 = 2.2255, E2 = 0.6703), an add gate C = 2.8959 and a "
+        "reciprocal gate 1/C = 0.3453, and a multiply gate gives the output. The top branch "
         "through the numerator is blue, the mid branch through the denominator orange; each edge "
-        "carries its gradient, and the branches add at a to 0.0799, so s1 receives 0.1779 = "
+        "carries its gradient, and the branches add at E1 to 0.0799, so s1 receives 0.1779 = "
         "alpha1(1 - alpha1) for alpha1 and -0.1779 for alpha2.",
     ("06", 'fig, ax = plt.subplots(figsize=(6, 3.5), facecolor="white")\n'
            "ax.semilogy(np.arange(len(run_values"):

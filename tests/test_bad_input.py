@@ -208,9 +208,9 @@ CASES = {
         wrong={"dout": (2, 5)}, objects=("cache",)),
     "linear.absorb_bias": Case(lambda: dict(W=A(2, 3), b=A(2)), wrong={"W": (2, 3, 1), "b": (3,)}),
     "linear.append_ones": Case(lambda: dict(X=A(3, 4)), wrong={"X": (3, 4, 1)}),
-    "linear.train_linear": Case(lambda: dict(X=A(2, 5) / 5, Y=A(2, 5), W0=A(2, 2) / 5, b0=A(2), lr=0.01,
+    "linear.train_linear": Case(lambda: dict(X=A(2, 5) / 5, y=A(2, 5), W0=A(2, 2) / 5, b0=A(2), lr=0.01,
                                              steps=5),
-                                wrong={"X": (3, 5), "Y": (2, 4), "W0": (2, 2, 1), "b0": (3,)},
+                                wrong={"X": (3, 5), "y": (2, 4), "W0": (2, 2, 1), "b0": (3,)},
                                 reals=("lr",), counts=("steps",)),
     "linear.max_stable_lr": Case(lambda: dict(X=A(2, 5)), wrong={"X": (2, 5, 1)}),
     # losses
@@ -270,9 +270,10 @@ CASES = {
         wrong={"dout": (2, 3)}, objects=("cache", "block_backward")),
     # scalar_examples
     "scalar_examples.add_mul_graph": Case(lambda: dict(x=-2.0, y=5.0, z=-4.0), reals=("x", "y", "z")),
-    "scalar_examples.sigmoid_neuron_gates": Case(lambda: dict(w=A(3), x=A(2)), wrong={"w": (4,), "x": (3,)}),
-    "scalar_examples.sigmoid_neuron_collapsed": Case(lambda: dict(w=A(3), x=A(2)),
-                                                     wrong={"w": (4,), "x": (3,)}),
+    "scalar_examples.sigmoid_neuron_gates": Case(lambda: dict(w=A(2), b=-3.0, x=A(2)),
+                                                 wrong={"w": (3,), "x": (3,)}, reals=("b",)),
+    "scalar_examples.sigmoid_neuron_collapsed": Case(lambda: dict(w=A(2), b=-3.0, x=A(2)),
+                                                     wrong={"w": (3,), "x": (3,)}, reals=("b",)),
     # vectorized
     "vectorized.wx_norm_sq": Case(lambda: dict(W=A(2, 3), x=A(3)), wrong={"W": (2, 3, 1), "x": (4,)}),
     "vectorized.norm_sq_backward": Case(lambda: dict(dout=1.5, q=A(2)), wrong={"q": (2, 1)}, reals=("dout",)),

@@ -27,8 +27,8 @@ def max_backward(dout, x, y):
     return (dout, 0.0) if x > y else (0.0, dout)
 
 
-def sigmoid_gate_backward(dout, s):
-    return dout * (1.0 - s) * s
+def sigmoid_gate_backward(dout, a):
+    return dout * (1.0 - a) * a
 
 
 def wx_norm_sq_backward(dout, W, x):
@@ -335,7 +335,7 @@ MISTAKES = [
     ("max_gate", lambda d, _x, _y: (d, d), "distributor", ["add gate", "routes"]),
     ("max_gate", lambda d, x, y: (0.0, d) if x > y else (d, 0.0), "swapped", ["smaller input"]),
     ("mul_gate", lambda d, x, y: (d * x, d * y), "not_swapped", ["OTHER input"]),
-    ("sigmoid_gate", lambda d, s: d * s, "local", ["a (1 - a)"]),
+    ("sigmoid_gate", lambda d, a: d * a, "local", ["a (1 - a)"]),
     ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
     ("softmax_vjp", lambda d, a: d - np.dot(a, d), "factor_a", ["forgot the factor a"]),
     ("hidden_delta", lambda d, W, _a: W.T @ d, "local", ["a1 (1 - a1)"]),

@@ -19,8 +19,8 @@ ALT = {
     ("01", 'bp.draw_graph(g["f"]'): "Computational graph of f = (x + y) z: inputs x = -2, y = 5, "
         "z = -4; q = 3, f = -12; gradients -4, -4, 3 on x, y, z and -4 on q.",
     ("01", 'bp.draw_graph(n["out"]'): "The sigmoid neuron as eight primitive gates from the inputs "
-        "w0, x0, w1, x1, w2 to the output 0.73, each box with its forward value in green above "
-        "and its gradient in red below.",
+        "w1, x1, w2, x2 and the bias b to the output 0.73, each box with its forward value in green "
+        "above and its gradient in red below.",
     ("01", 'bp.draw_graph(c["out"]'): "The same neuron with one sigmoid gate: the weighted sum 1.00 "
         "feeds a sigma node with output 0.73 and gradient 0.20 passed back to the sum.",
     ("01", "x, y, z, w = bp.Node"): "Graph of f = 2(xy + max(z, w)): the add gate passes 2 to both "

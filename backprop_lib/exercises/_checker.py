@@ -52,30 +52,35 @@ class Exercise:
     upstream gradient (named ds in the feedback) and the point's q and k, and returns dk, the
     gradient for k. ``call`` replaces that call when the reader gets something computed from the
     point (a saved output, a cache); ``grads`` pairs (gradient, variable) names when a gradient
-    is not named d + its variable (delta1 for z1)."""
+    is not named d + its variable (delta1 for z1). Without a signature, give ``function``,
+    ``call`` and ``grads`` (and ``upstream``, else "dout") directly."""
 
     name: str
-    signature: str
     returns: str  # what it should return, said in words, for the stub message
     forward: Callable  # forward(**point) -> the output whose upstream gradient is dout
     cases: Callable  # cases(rng) -> list[Case]; the first is the chapter's setting
+    signature: str = ""  # the reader's function, "name(upstream, arg, ...) -> dgrad, ..."
     mistakes: tuple = ()
     summed_over: str = "the examples of the batch"  # what an extra axis usually means
     call: Callable | None = None  # call(fn, point, dout) -> whatever the reader's function returns
     grads: tuple = ()  # ((gradient name, variable name), ...) in the order the reader returns them
-    upstream: str = ""  # the reader's name for the upstream gradient (default: the first argument)
-    function: str = field(init=False)  # the reader's function, e.g. "max_backward"
+    upstream: str = ""  # the reader's name for the upstream gradient
+    function: str = ""  # the reader's function, e.g. "max_backward"
 
     def __post_init__(self):
-        head, _, returned = self.signature.partition("->")
-        self.function, _, params = head.strip().removesuffix(")").partition("(")
-        first, *args = (a.strip() for a in params.split(","))
-        self.upstream = self.upstream or first
-        self.grads = self.grads or tuple(
-            (g, g.removeprefix("grad_") if g.startswith("grad_") else g[1:])
-            for g in returned.replace(",", " ").split())
-        if self.call is None:
-            self.call = lambda fn, point, dout: fn(dout, *(point[a] for a in args))
+        if self.signature:
+            head, _, returned = self.signature.partition("->")
+            self.function, _, params = head.strip().removesuffix(")").partition("(")
+            first, *args = (a.strip() for a in params.split(","))
+            self.upstream = self.upstream or first
+            self.grads = self.grads or tuple(
+                (g, g.removeprefix("grad_") if g.startswith("grad_") else g[1:])
+                for g in returned.replace(",", " ").split())
+            if self.call is None:
+                self.call = lambda fn, point, dout: fn(dout, *(point[a] for a in args))
+        if not (self.function and self.call and self.grads):
+            raise TypeError(f"Exercise {self.name!r}: give a signature, or function, call and grads")
+        self.upstream = self.upstream or "dout"
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
     mul:      f = x y          dx = dout * y,  dy = dout * x          (the switcher)
     max:      f = max(x, y)    the larger input gets dout, the other 0 (the router)
-    sigmoid:  s = sigma(z)     dz = dout * s (1 - s)
+    sigmoid:  a = sigma(z)     dz = dout * a (1 - a)
 
 Derived in: chapters/01_computational_graphs.ipynb
 """
@@ -64,20 +64,20 @@ MAX = Exercise(
 
 
 def _logits(rng):
-    return [Case({"s": float(np.round(v, 2))}) for v in rng.uniform(-4, 4, size=4)]
+    return [Case({"z": float(np.round(v, 2))}) for v in rng.uniform(-4, 4, size=4)]
 
 
 SIGMOID = Exercise(
-    name="sigmoid_gate", signature="sigmoid_gate_backward(dout, a) -> ds",
-    returns="ds = dL/ds, one number, computed from dout and the saved output a",
-    forward=lambda s: sigmoid(np.asarray(s)),
-    call=lambda fn, p, dout: fn(dout, float(sigmoid(np.asarray(p["s"])))),
+    name="sigmoid_gate", signature="sigmoid_gate_backward(dout, a) -> dz",
+    returns="dz = dL/dz, one number, computed from dout and the saved output a",
+    forward=lambda z: sigmoid(np.asarray(z)),
+    call=lambda fn, p, dout: fn(dout, float(sigmoid(np.asarray(p["z"])))),
     cases=_logits,
     mistakes=(
-        Mistake(lambda p, d: (d * sigmoid(np.asarray(p["s"])),), "local", """
-            you multiplied dout by a; the local gradient is da/ds = a (1 - a)."""),
-        Mistake(lambda p, d: (d * (1 - sigmoid(np.asarray(p["s"]))),), "local", """
-            you multiplied dout by (1 - a); the local gradient is da/ds = a (1 - a)."""),
+        Mistake(lambda p, d: (d * sigmoid(np.asarray(p["z"])),), "local", """
+            you multiplied dout by a; the local gradient is da/dz = a (1 - a)."""),
+        Mistake(lambda p, d: (d * (1 - sigmoid(np.asarray(p["z"]))),), "local", """
+            you multiplied dout by (1 - a); the local gradient is da/dz = a (1 - a)."""),
     ),
 )
 

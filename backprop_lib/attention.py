@@ -17,6 +17,8 @@ batch axis B. Every gradient has the shape of its variable.
 
 The three training programs of the source notes (values, query, keys) are at the end, with the
 query program's update also available exactly as the source wrote it (it is not the gradient).
+They train the weights Wv, Wq, Wk (the notes call them V, Q, K): V = Wv x + b 1^T holds the
+values, q = Wq x1 the query and K = Wk x the keys, as in Chapter 7.
 
 Derived in: chapters/06_attention_components.ipynb (one query),
             chapters/07_attention_head.ipynb (batched)
@@ -132,7 +134,7 @@ def softmax_branches(s):
 
 @checked(dq="d", x1="d+1")
 def query_update_as_written(dq, x1) -> np.ndarray:
-    """The source program's step for Q = [W | b]: NOT the gradient (kept to reproduce it).
+    """The source program's step for Wq = [W | b]: NOT the gradient (kept to reproduce it).
 
     Julia: dQ = dq' .* x[1:end-1]' (element-wise product of two rows), broadcast over the rows
     of W, so row i of the weight step is dq_j x_j for every i, where the gradient is dq_i x_j.
@@ -143,22 +145,22 @@ def query_update_as_written(dq, x1) -> np.ndarray:
     return np.column_stack([np.tile(row, (dq.shape[0], 1)), dq])
 
 
-@checked(V="d m", b="d", x="m n", y="d", alpha="n", eta="positive", steps="count")
-def values_program(V, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
-    """Gradient descent on V, b for L = 1/2 ||(V x + b) alpha - y||^2 (source: 'Values, V')."""
+@checked(Wv="d m", b="d", x="m n", y="d", alpha="n", eta="positive", steps="count")
+def values_program(Wv, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
+    """Gradient descent on Wv, b for L = 1/2 ||V alpha - y||^2, V = Wv x + b 1^T (source: 'Values, V')."""
 
     def forward(p):
-        v = value_layer(p["V"], p["b"], x)
-        z = weighted_values(v, alpha)
-        return squared_error(z, y), z, (p, v, z)
+        V = value_layer(p["Wv"], p["b"], x)
+        z = weighted_values(V, alpha)
+        return squared_error(z, y), z, (p, V, z)
 
     def backward(cache):
-        p, v, z = cache
-        dv, _ = weighted_values_backward(z - y, v, alpha)  # dL/dz = z - y
-        dV, db, _ = value_layer_backward(dv, p["V"], x)
-        return {"V": dV, "b": db}
+        p, V, z = cache
+        dV, _ = weighted_values_backward(z - y, V, alpha)  # dL/dz = z - y
+        dWv, db, _ = value_layer_backward(dV, p["Wv"], x)
+        return {"Wv": dWv, "b": db}
 
-    return descend(forward, backward, {"V": V, "b": b}, eta, steps)
+    return descend(forward, backward, {"Wv": Wv, "b": b}, eta, steps)
 
 
 def _fit_scores(name, W, project, score, grad_of_projection, y, eta, steps) -> TrainResult:
@@ -180,26 +182,28 @@ def _fit_scores(name, W, project, score, grad_of_projection, y, eta, steps) -> T
     return descend(forward, backward, {name: W}, eta, steps)
 
 
-@checked(Q="d m", k="d n", x1="m", y="n", eta="positive", steps="count")
-def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> TrainResult:
-    """Gradient descent on Q for L = 1/2 ||k^T Q x1 - y||^2; x1 ends in 1 (bias in Q's last column).
+@checked(Wq="d m", K="d n", x1="m", y="n", eta="positive", steps="count")
+def query_program(Wq, K, x1, y, eta=0.02, steps=100, as_written=False) -> TrainResult:
+    """Gradient descent on Wq for L = 1/2 ||K^T Wq x1 - y||^2; x1 ends in 1 (bias in Wq's last column).
 
     as_written=True takes the source program's step (query_update_as_written) instead.
     """
 
-    def grad(Q, q, ds):
-        dq, _ = scores_backward(ds, q, k)
-        return query_update_as_written(dq, x1) if as_written else projection_backward(dq, Q, x1)[0]
+    def grad(Wq, q, ds):
+        dq, _ = scores_backward(ds, q, K)
+        return query_update_as_written(dq, x1) if as_written else projection_backward(dq, Wq, x1)[0]
 
-    return _fit_scores("Q", Q, lambda Q: projection(Q, x1), lambda q: scores(q, k), grad, y, eta, steps)
+    return _fit_scores("Wq", Wq, lambda Wq: projection(Wq, x1), lambda q: scores(q, K), grad, y, eta,
+                       steps)
 
 
-@checked(K="d m", q="d", x="m n", y="n", eta="positive", steps="count")
-def keys_program(K, q, x, y, eta=0.01, steps=300) -> TrainResult:
-    """Gradient descent on K for L = 1/2 ||q^T K x - y||^2; x's last row is ones (bias in K)."""
+@checked(Wk="d m", q="d", x="m n", y="n", eta="positive", steps="count")
+def keys_program(Wk, q, x, y, eta=0.01, steps=300) -> TrainResult:
+    """Gradient descent on Wk for L = 1/2 ||q^T Wk x - y||^2; x's last row is ones (bias in Wk)."""
 
-    def grad(K, k, ds):
-        _, dk = scores_backward(ds, q, k)
-        return projection_backward(dk, K, x)[0]
+    def grad(Wk, K, ds):
+        _, dK = scores_backward(ds, q, K)
+        return projection_backward(dK, Wk, x)[0]
 
-    return _fit_scores("K", K, lambda K: projection(K, x), lambda k: scores(q, k), grad, y, eta, steps)
+    return _fit_scores("Wk", Wk, lambda Wk: projection(Wk, x), lambda K: scores(q, K), grad, y, eta,
+                       steps)

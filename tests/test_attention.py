@@ -111,7 +111,7 @@ def _loops_keys(K, q, x, y, eta, steps):
 def test_values_program_matches_the_loop_implementation():
     res = values_program(V0, [0, 0, 0], X_VALUES, Y_VALUES, ALPHA, eta=0.002, steps=10)
     V, b, z, losses = _loops_values(V0, [0, 0, 0], X_VALUES, Y_VALUES, ALPHA, 0.002, 10)
-    np.testing.assert_allclose(res.params["V"], V, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.params["Wv"], V, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.params["b"], b, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.output, z, rtol=1e-10)
     np.testing.assert_allclose(res.losses[:-1], losses, rtol=1e-8, atol=1e-14)
@@ -123,7 +123,7 @@ def test_values_program_matches_the_loop_implementation():
 def test_query_program_matches_the_loop_implementation(as_written):
     res = query_program(Q0, K_FIXED, X_QUERY, Y_QK, eta=0.02, steps=100, as_written=as_written)
     Q, e, losses = _loops_query(Q0, K_FIXED, X_QUERY, Y_QK, 0.02, 100, julia_broadcast=as_written)
-    np.testing.assert_allclose(res.params["Q"], Q, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.params["Wq"], Q, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.output, e, rtol=1e-10)
     np.testing.assert_allclose(res.losses[:-1], losses, rtol=1e-8)
     assert losses[0] == pytest.approx(887.85445)  # by hand: e = [25.5, 14.82, 24.78] at the start
@@ -140,7 +140,7 @@ def test_query_program_as_written_ends_worse_than_gradient_descent():
 def test_keys_program_matches_the_loop_implementation():
     res = keys_program(K0, Q_FIXED, X_KEYS, Y_QK, eta=0.01, steps=300)
     K, e, losses = _loops_keys(K0, Q_FIXED, X_KEYS, Y_QK, 0.01, 300)
-    np.testing.assert_allclose(res.params["K"], K, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.params["Wk"], K, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.output, e, rtol=1e-10)
     np.testing.assert_allclose(res.losses[:-1], losses, rtol=1e-8)
     assert losses[0] == pytest.approx(168.00305)  # by hand: e = [8.26, 4.76, 11.36] at the start

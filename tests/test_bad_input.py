@@ -117,15 +117,15 @@ CASES = {
     "attention.query_update_as_written": Case(lambda: dict(dq=A(2), x1=np.r_[A(2), 1.0]),
                                               wrong={"dq": (2, 1), "x1": (4,)}),
     "attention.values_program": Case(
-        lambda: dict(V=A(2, 3) / 10, b=A(2) / 10, x=A(3, 4) / 10, y=A(2), alpha=P(4), eta=0.002, steps=3),
-        wrong={"V": (2, 3, 1), "b": (3,), "x": (2, 4), "alpha": (5,), "y": (3,)},
+        lambda: dict(Wv=A(2, 3) / 10, b=A(2) / 10, x=A(3, 4) / 10, y=A(2), alpha=P(4), eta=0.002, steps=3),
+        wrong={"Wv": (2, 3, 1), "b": (3,), "x": (2, 4), "alpha": (5,), "y": (3,)},
         reals=("eta",), counts=("steps",)),
     "attention.query_program": Case(
-        lambda: dict(Q=A(2, 3) / 10, k=A(2, 4) / 10, x1=np.r_[A(2) / 10, 1.0], y=A(4), eta=0.02, steps=3),
-        wrong={"Q": (2, 3, 1), "k": (3, 4), "x1": (4,), "y": (5,)}, reals=("eta",), counts=("steps",)),
+        lambda: dict(Wq=A(2, 3) / 10, K=A(2, 4) / 10, x1=np.r_[A(2) / 10, 1.0], y=A(4), eta=0.02, steps=3),
+        wrong={"Wq": (2, 3, 1), "K": (3, 4), "x1": (4,), "y": (5,)}, reals=("eta",), counts=("steps",)),
     "attention.keys_program": Case(
-        lambda: dict(K=A(2, 3) / 10, q=A(2) / 10, x=A(3, 4) / 10, y=A(4), eta=0.01, steps=3),
-        wrong={"K": (2, 3, 1), "q": (3,), "x": (2, 4), "y": (5,)}, reals=("eta",), counts=("steps",)),
+        lambda: dict(Wk=A(2, 3) / 10, q=A(2) / 10, x=A(3, 4) / 10, y=A(4), eta=0.01, steps=3),
+        wrong={"Wk": (2, 3, 1), "q": (3,), "x": (2, 4), "y": (5,)}, reals=("eta",), counts=("steps",)),
     # attention_head
     "attention_head.causal_mask": Case(lambda: dict(T=4), counts=("T",)),
     "attention_head.attention_head_forward": Case(

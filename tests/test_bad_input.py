@@ -31,6 +31,7 @@ import pytest
 import backprop_lib
 from backprop_lib import deep
 from backprop_lib import network as nw
+from backprop_lib import transformer as tr
 from backprop_lib.attention_head import attention_head_forward
 from backprop_lib.engine import Node
 from backprop_lib.linear import linear_forward, linear_forward_col
@@ -78,6 +79,10 @@ def _net_cache():
 
 
 F = lambda v: float(np.sum(v ** 2))  # noqa: E731
+
+
+def _block():
+    return tr.init_block(4, 2, seed=1)
 
 CASES = {
     # activations
@@ -135,6 +140,7 @@ CASES = {
         lambda: dict(dout=A(2, 5), cache=attention_head_forward(A(3, 5) / 5, A(2, 3) / 5, A(2, 3) / 7,
                                                                 A(2, 3) / 9)[1]),
         wrong={"dout": (2, 4)}, objects=("cache",)),
+    "attention_head.mask_scores": Case(lambda: dict(S=A(3, 3)), wrong={"S": (3, 3, 3, 3)}),
     "attention_head.make_benchmark": Case(lambda: dict(T=8, d=4, batch=1, seed=0),
                                           counts=("T", "d", "batch", "seed"), compare=False),
     # autograd
@@ -273,6 +279,39 @@ CASES = {
     "scalar_examples.sigmoid_neuron_gates": Case(lambda: dict(w=A(3), x=A(2)), wrong={"w": (4,), "x": (3,)}),
     "scalar_examples.sigmoid_neuron_collapsed": Case(lambda: dict(w=A(3), x=A(2)),
                                                      wrong={"w": (4,), "x": (3,)}),
+    # transformer (a block of d = 4 features, h = 2 heads, d_ff = 16; X (2, 3, 4))
+    "transformer.init_block": Case(lambda: dict(d=4, h=2, d_ff=6, seed=1), counts=("d", "h", "d_ff", "seed")),
+    "transformer.split_heads": Case(lambda: dict(X=A(2, 3, 4), h=2), wrong={"X": (3, 4)}, counts=("h",)),
+    "transformer.merge_heads": Case(lambda: dict(Z=A(2, 2, 3, 2)), wrong={"Z": (2, 3, 4)}),
+    "transformer.gelu": Case(lambda: dict(x=A(2, 3)), any_shape=("x",)),
+    "transformer.gelu_backward": Case(lambda: dict(dout=A(2, 3), x=A(2, 3)), wrong={"dout": (3, 2)},
+                                      any_shape=("x",)),
+    "transformer.multi_head_attention_forward": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), h=2, causal=True), wrong={"X": (3, 4)},
+        objects=("params", "causal"), counts=("h",)),
+    "transformer.multi_head_attention_backward": Case(
+        lambda: dict(dout=A(2, 3, 4),
+                     cache=tr.multi_head_attention_forward(A(2, 3, 4) / 9, _block(), h=2)[1]),
+        wrong={"dout": (2, 4, 4)}, objects=("cache",)),
+    "transformer.feed_forward": Case(lambda: dict(X=A(2, 3, 4) / 9, params=_block()), wrong={"X": (3, 4)},
+                                     objects=("params",)),
+    "transformer.feed_forward_backward": Case(
+        lambda: dict(dout=A(2, 3, 4), cache=tr.feed_forward(A(2, 3, 4) / 9, _block())[1]),
+        wrong={"dout": (2, 3, 5)}, objects=("cache",)),
+    "transformer.block_forward": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), h=2, causal=True, checkpoint=False),
+        wrong={"X": (3, 4)}, objects=("params", "causal", "checkpoint"), counts=("h",)),
+    "transformer.block_backward": Case(
+        lambda: dict(dout=A(2, 3, 4),
+                     cache=tr.block_forward(A(2, 3, 4) / 9, _block(), h=2, checkpoint=True)[1]),
+        wrong={"dout": (2, 3)}, objects=("cache",)),
+    "transformer.saved_bytes": Case(lambda: dict(cache=tr.block_forward(A(2, 3, 4) / 9, _block(), h=2)[1]),
+                                    objects=("cache",)),
+    "transformer.activation_bytes": Case(lambda: dict(B=2, T=3, d=4, h=2, d_ff=6, checkpoint=False),
+                                         counts=("B", "T", "d", "h", "d_ff"), objects=("checkpoint",)),
+    "transformer.checkpoint_cost": Case(lambda: dict(B=1, T=3, d=4, h=2, n_blocks=2, seed=0, repeat=1),
+                                        counts=("B", "T", "d", "h", "n_blocks", "seed", "repeat"),
+                                        compare=False),
     # vectorized
     "vectorized.wx_norm_sq": Case(lambda: dict(W=A(2, 3), x=A(3)), wrong={"W": (2, 3, 1), "x": (4,)}),
     "vectorized.norm_sq_backward": Case(lambda: dict(dout=1.5, q=A(2)), wrong={"q": (2, 1)}, reals=("dout",)),

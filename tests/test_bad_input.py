@@ -147,6 +147,7 @@ CASES = {
     "autograd.graph_order": Case(lambda: dict(start=_tensor_graph().grad_fn), objects=("start",),
                                  compare=False),
     "autograd.format_graph": Case(lambda: dict(root=_tensor_graph()), objects=("root",)),
+    "autograd.graph_saved_bytes": Case(lambda: dict(root=_tensor_graph()), objects=("root",)),
     # cross_entropy (y as integer labels in a list: labels are not floats; see test_cross_entropy.py)
     "cross_entropy.log_softmax": Case(lambda: dict(z=A(3, 2), axis=0), wrong={"z": (1, 1, 1, 2)},
                                       objects=("axis",)),
@@ -330,6 +331,13 @@ CASES = {
     "modes.gradient_mode_cost": Case(lambda: dict(hidden_sizes=[2, 3], rng=np.random.default_rng(0),
                                                   repeat=1),
                                      objects=("hidden_sizes", "rng"), counts=("repeat",), compare=False),
+    # transformer_autograd
+    "transformer_autograd.block_forward_tensor": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), h=2, causal=True), wrong={"X": (3, 4)},
+        objects=("params", "causal"), counts=("h",)),
+    "transformer_autograd.block_gradients_autograd": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), dout=A(2, 3, 4), h=2, causal=True),
+        wrong={"X": (3, 4), "dout": (2, 3, 5)}, objects=("params", "causal"), counts=("h",)),
 }
 
 # Whole modules or single functions that are not walked, with the reason.

@@ -38,6 +38,8 @@ def as_float_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None,
         return np.asarray(x, dtype=np.float64)
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name} must be an array of numbers, got {type(x).__name__} {x!r}")
+    if getattr(getattr(x, "dtype", None), "kind", None) == "c":  # numpy would drop the imaginary part
+        raise TypeError(f"{name} must be an array of real numbers, got complex dtype {x.dtype}")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:

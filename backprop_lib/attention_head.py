@@ -32,7 +32,8 @@ from ._validate import check_shape, checked, dict_of
 from .activations import softmax, softmax_vjp
 from .attention import projection_backward, scores, scores_backward, weighted_values_backward
 
-__all__ = ["causal_mask", "attention_head_forward", "attention_head_backward", "make_benchmark"]
+__all__ = ["causal_mask", "mask_scores", "attention_head_forward", "attention_head_backward",
+           "make_benchmark"]
 
 _BELOW = 1e3  # masked scores are set this far below the smallest score: e^-1000 is exactly 0.0
 
@@ -56,6 +57,19 @@ def _mask(mask, name, sizes, source):  # noqa: ARG001 (the signature @checked ca
     return mask
 
 
+@checked(S="B? T T", mask=_mask)
+def mask_scores(S, mask=None) -> np.ndarray:
+    """S where mask is True (key i visible to query j), else min S - 1000, so exp gives exactly 0.
+
+    S (T, T) or (B, T, T), keys x queries; mask None (S is returned unchanged) or booleans (T, T)
+    or (B, T, T) in which every query sees at least one key. The masked scores stay finite (no
+    inf - inf in the softmax) and lie 1000 below every visible one: e^-1000 underflows to 0.0.
+    """
+    if mask is None:
+        return S
+    return np.where(mask, S, S.min() - _BELOW)
+
+
 _CACHE = dict_of("the dict returned by attention_head_forward", V="B? d_v T")
 
 
@@ -68,9 +82,7 @@ def attention_head_forward(X, Wq, Wk, Wv, mask=None):
     """
     Q, K, V = Wq @ X, Wk @ X, Wv @ X
     scale = 1.0 / np.sqrt(Q.shape[-2])
-    S = scores(Q, K, scale)
-    if mask is not None:
-        S = np.where(mask, S, S.min() - _BELOW)  # finite, and exp underflows to exactly 0
+    S = mask_scores(scores(Q, K, scale), mask)  # finite, and exp underflows to exactly 0
     A = softmax(S, axis=-2)
     cache = dict(X=X, Wq=Wq, Wk=Wk, Wv=Wv, Q=Q, K=K, V=V, S=S, A=A, scale=scale, mask=mask)
     return V @ A, cache

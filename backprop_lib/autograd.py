@@ -12,7 +12,8 @@ Shapes: every gradient has exactly the shape of its tensor; ``grad_output`` has 
 
 Layers, each importing only those before it (as MiniTorch splits autodiff / functions / tensor):
 autograd.py (this engine) < ops.py (the primitive ops behind Tensor's operators) < tensor.py
-(Tensor) < functions.py (Linear, Sigmoid, Softmax, SquaredError) < two_layer_net.py (the model).
+(Tensor) < functions.py (Linear, Sigmoid, Softmax, SquaredError) < two_layer_net.py (the model);
+transformer_autograd.py (Chapter 9's block as a program of Tensor ops) uses tensor.py alone.
 
 Derived in: chapters/05_autograd.ipynb
 """
@@ -27,7 +28,7 @@ from ._graph import depth_first_order
 from ._validate import as_float_array
 
 __all__ = ["TensorBase", "Function", "Context", "AccumulateGrad", "BackwardNode", "Visit",
-           "graph_order", "format_graph"]
+           "graph_order", "format_graph", "graph_saved_bytes"]
 
 
 class Visit(NamedTuple):
@@ -124,8 +125,8 @@ class TensorBase:
     """An array of float64 with ``requires_grad``, ``grad`` (= dL/d self) and ``grad_fn``.
 
     The engine's part of a tensor; ``backprop_lib.tensor.Tensor`` adds the operators (+, -, *,
-    **, [], sum), which are Functions themselves (backprop_lib/ops.py), as in PyTorch, where
-    ``torch.Tensor`` extends ``torch._C.TensorBase``.
+    /, **, @, [], sum, exp, reshape, ...), which are Functions themselves (backprop_lib/ops.py),
+    as in PyTorch, where ``torch.Tensor`` extends ``torch._C.TensorBase``.
     """
 
     __array_priority__ = 1000  # numpy scalars on the left defer to Tensor's operators
@@ -268,7 +269,7 @@ def graph_order(start) -> list:
 def _saved_shapes(node) -> str:
     if not isinstance(node, BackwardNode) or not node.ctx._saved:
         return ""
-    shapes = ", ".join(str(tuple(np.shape(s))) for s in node.ctx._saved)
+    shapes = ", ".join(str(tuple(np.shape(s))) for s in node.ctx._saved if s is not None)
     return f"   saved: {shapes}"
 
 
@@ -314,3 +315,29 @@ def format_graph(root: TensorBase, trace: list | None = None) -> str:
 
     walk(start, "", True, True)
     return "\n".join(lines)
+
+
+def _owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns the memory a view (a transpose, a reshape, a slice) looks into."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def graph_saved_bytes(root: TensorBase) -> int:
+    """Bytes of the arrays the nodes of ``root``'s graph keep for backward (ctx.save_for_backward).
+
+    Each buffer is counted once (a view, such as a transpose, counts as the array it looks
+    into); the leaves' own data (parameters, inputs) is not counted, nor what backward freed.
+    """
+    if not isinstance(root, TensorBase):
+        raise TypeError(f"root must be a Tensor, got {type(root).__name__}")
+    start = root.node()
+    nodes = graph_order(start) if start is not None else []
+    leaves = {id(_owner(n.variable.data)) for n in nodes if isinstance(n, AccumulateGrad)}
+    kept = {}
+    for node in nodes:
+        for a in node.ctx._saved if isinstance(node, BackwardNode) else ():
+            if isinstance(a, np.ndarray) and id(owner := _owner(a)) not in leaves:
+                kept[id(owner)] = owner.nbytes
+    return sum(kept.values())

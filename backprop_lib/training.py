@@ -42,10 +42,12 @@ class TrainResult:
         return iter((self.params, self.losses))
 
 
-def descend(forward, backward, params: dict, lr: float, steps: int) -> TrainResult:
+def descend(forward, backward, params: dict, lr: float, steps: int, *, update=None) -> TrainResult:
     """``steps`` updates  p <- p - lr dL/dp  of every array in ``params``.
 
     forward(params) -> (loss, output, cache);  backward(cache) -> {name: dL/d(name)}.
+    update(params, grads) -> new params replaces the gradient step (Adam: adam.adam_step);
+    forward is called once per step, in order (steps + 1 times), so it may draw that step's batch.
     The caller (the public training function) has checked its arguments, so the steps run
     without checks (_validate.trusted).
     """
@@ -59,7 +61,7 @@ def descend(forward, backward, params: dict, lr: float, steps: int) -> TrainResu
             if t == steps:
                 break
             grads = backward(cache)
-            new = {k: params[k] - lr * grads[k] for k in params}
+            new = update(params, grads) if update else {k: params[k] - lr * grads[k] for k in params}
             if not all(np.isfinite(v).all() for v in new.values()):
                 return TrainResult(params, np.array(losses), output, diverged=True)
             params = new

@@ -160,7 +160,37 @@ AUTOGRAD = {
     "split loss": ([(1, 2), (1, 2)],
                    lambda a, y: 0.5 * (a[0, 0] - y[0, 0]) ** 2 + 0.5 * (a[0, 1] - y[0, 1]) ** 2,
                    lambda a, y: 0.5 * (a[0, 0] - y[0, 0]) ** 2 + 0.5 * (a[0, 1] - y[0, 1]) ** 2),
+    # the ops a transformer block is written with (Chapter 9)
+    "Div broadcast": ([(2, 3), (3,)], lambda a, b: a / (b * b + 1), lambda a, b: a / (b * b + 1)),
+    "MatMul batched": ([(2, 3, 4), (2, 4, 5)], torch.matmul, lambda a, b: a @ b),
+    "MatMul broadcast": ([(2, 1, 3, 4), (3, 4, 2)], torch.matmul, lambda a, b: a @ b),
+    "Exp": ([(2, 3)], torch.exp, lambda a: a.exp()),
+    "Tanh": ([(2, 3)], torch.tanh, lambda a: a.tanh()),
+    "Sum axis keepdims": ([(2, 3, 4)], lambda a: a.sum((0, 2), keepdim=True),
+                          lambda a: a.sum((0, 2), keepdims=True)),
+    "Mean axis": ([(2, 3, 4)], lambda a: a.mean(-1), lambda a: a.mean(-1)),
+    "Max axis": ([(3, 5)], lambda a: a.amax(1, keepdim=True), lambda a: a.max(1, keepdims=True)),
+    "Reshape": ([(2, 3, 4)], lambda a: a.reshape(2, 3, 2, 2), lambda a: a.reshape(2, 3, 2, 2)),
+    "Transpose": ([(2, 3, 4, 5)], lambda a: a.permute(0, 2, 1, 3), lambda a: a.transpose(0, 2, 1, 3)),
+    "Swapaxes": ([(2, 3, 4)], lambda a: a.transpose(-2, -1), lambda a: a.swapaxes(-2, -1)),
+    "MaskedFill causal softmax": (
+        [(2, 4, 4)],
+        lambda s: torch.softmax(s.masked_fill(torch.triu(torch.ones(4, 4, dtype=torch.bool), 1),
+                                              -math.inf), dim=-1),
+        lambda s: _causal_softmax(s)),
 }
+
+
+def _causal_softmax(s):
+    """softmax over the last axis of s with the future (j > i) masked, from primitive ops."""
+    z = s.masked_fill(np.triu(np.ones((4, 4), bool), 1), -np.inf)
+    e = (z - z.detach().max(-1, keepdims=True)).exp()
+    return e / e.sum(-1, keepdims=True)
+
+
+def test_max_shares_the_gradient_of_ties_as_torch_amax(rng):
+    ties = np.array([[1.0, 3.0, 3.0, 0.5], [2.0, 2.0, 2.0, -1.0]])
+    check_op(rng, None, lambda a: a.amax(1), from_autograd(lambda a: a.max(1)), inputs=[ties])
 
 
 @pytest.mark.parametrize("name", AUTOGRAD)

@@ -10,7 +10,7 @@ import pytest
 from helpers import assert_grad_close, central_diff
 
 from backprop_lib import network
-from backprop_lib.autograd import Function, format_graph, graph_order
+from backprop_lib.autograd import Function, format_graph, graph_order, graph_saved_bytes
 from backprop_lib.functions import Linear, Sigmoid, Softmax, SquaredError
 from backprop_lib.ops import Select, Sum
 from backprop_lib.tensor import Tensor
@@ -41,6 +41,33 @@ OPS = {
     "sum": ([(2, 3)], lambda a: a.sum(), lambda a: np.sum(a)),
     "select": ([(2, 3)], lambda a: a[0, 1], lambda a: a[0, 1]),
     "select row": ([(2, 3)], lambda a: a[1], lambda a: a[1]),
+    # the ops a transformer block is written with (Chapter 9)
+    "div": ([(2, 3), (2, 3)], lambda a, b: a / (b * b + 1.0), lambda a, b: a / (b * b + 1.0)),
+    "div broadcast": ([(2, 3), (2, 1)], lambda a, b: a / (b * b + 1.0),
+                      lambda a, b: a / (b * b + 1.0)),
+    "rdiv const": ([(4,)], lambda a: 2.0 / (a * a + 1.0), lambda a: 2.0 / (a * a + 1.0)),
+    "matmul": ([(3, 4), (4, 2)], lambda a, b: a @ b, lambda a, b: a @ b),
+    "matmul batched": ([(2, 3, 4), (2, 4, 5)], lambda a, b: a @ b, lambda a, b: a @ b),
+    "matmul shared b": ([(2, 2, 3, 4), (4, 5)], lambda a, b: a @ b, lambda a, b: a @ b),
+    "matmul broadcast 1": ([(2, 1, 3, 4), (1, 3, 4, 2)], lambda a, b: a @ b, lambda a, b: a @ b),
+    "exp": ([(2, 3)], lambda a: a.exp(), np.exp),
+    "tanh": ([(2, 3)], lambda a: a.tanh(), np.tanh),
+    "sum axis": ([(2, 3, 4)], lambda a: a.sum(1), lambda a: a.sum(1)),
+    "sum axes keepdims": ([(2, 3, 4)], lambda a: a.sum((0, -1), keepdims=True),
+                          lambda a: a.sum((0, -1), keepdims=True)),
+    "mean keepdims": ([(2, 3, 4)], lambda a: a.mean(-1, keepdims=True),
+                      lambda a: a.mean(-1, keepdims=True)),
+    "mean all": ([(2, 3)], lambda a: a.mean(), np.mean),
+    "max axis": ([(3, 5)], lambda a: a.max(1), lambda a: a.max(1)),
+    "max keepdims": ([(2, 3, 4)], lambda a: a.max(0, keepdims=True),
+                     lambda a: a.max(0, keepdims=True)),
+    "reshape": ([(2, 6)], lambda a: a.reshape(3, 2, 2), lambda a: a.reshape(3, 2, 2)),
+    "transpose": ([(2, 3, 4, 5)], lambda a: a.transpose(0, 2, 1, 3),
+                  lambda a: a.transpose(0, 2, 1, 3)),
+    "transpose cycle": ([(2, 3, 4)], lambda a: a.transpose(2, 0, 1), lambda a: a.transpose(2, 0, 1)),
+    "swapaxes": ([(2, 3, 4)], lambda a: a.swapaxes(-1, -2), lambda a: np.swapaxes(a, -1, -2)),
+    "masked fill": ([(2, 3, 3)], lambda a: a.masked_fill(np.triu(np.ones((3, 3), bool), 1), 0.5),
+                    lambda a: np.where(np.triu(np.ones((3, 3), bool), 1), 0.5, a)),
 }
 
 
@@ -267,3 +294,65 @@ def test_select_with_a_repeated_index_collects_both_shares():
     Select.apply(a, [0, 0, 2]).backward(np.array([1.0, 2.0, 5.0]))
     np.testing.assert_allclose(a.grad, [3.0, 0.0, 5.0])
     assert Sum.apply(a).item() == 6.0
+
+
+# -- the ops of Chapter 9: what finite differences cannot show ------------------------------------
+def test_max_splits_the_gradient_between_tied_maxima():
+    a = Tensor([[1.0, 3.0, 3.0], [2.0, 0.0, -1.0]], requires_grad=True)
+    a.max(1).backward(np.array([0.8, -0.5]))
+    np.testing.assert_allclose(a.grad, [[0.0, 0.4, 0.4], [-0.5, 0.0, 0.0]])
+
+
+def test_detach_is_a_constant_and_masked_entries_get_no_gradient(rng):
+    z = Tensor(rng.normal(size=(2, 4)), requires_grad=True)
+    shift = z.detach().max(-1, keepdims=True)
+    assert shift.grad_fn is None and not shift.requires_grad
+    assert z.max(-1).detach().grad_fn is None and z.max(-1).grad_fn is not None
+    mask = np.array([False, False, True, True])
+    e = (z.masked_fill(mask, -np.inf) - shift).exp()  # exp(-inf) = 0: the softmax of section 9
+    p = e / e.sum(-1, keepdims=True)
+    assert np.all(p.data[:, 2:] == 0.0)
+    p.backward(rng.normal(size=(2, 4)))
+    assert np.all(z.grad[:, 2:] == 0.0) and np.all(np.isfinite(z.grad))
+
+
+def test_matmul_shared_weight_collects_every_batch_gradient(rng):
+    a, w, dout = rng.normal(size=(3, 2, 4)), rng.normal(size=(4, 5)), rng.normal(size=(3, 2, 5))
+    wt = Tensor(w, requires_grad=True)
+    (Tensor(a) @ wt).backward(dout)
+    np.testing.assert_allclose(wt.grad, sum(a[i].T @ dout[i] for i in range(3)), rtol=1e-13)
+    wt.zero_grad()
+    (a @ wt).backward(dout)  # a numpy array on the left: Tensor.__rmatmul__
+    np.testing.assert_allclose(wt.grad, sum(a[i].T @ dout[i] for i in range(3)), rtol=1e-13)
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda t: t @ Tensor(np.ones((4, 2))), ValueError, r"same k, got \(2, 3\) @ \(4, 2\)"),
+    (lambda t: t @ Tensor(np.ones(3)), ValueError, r"\(2, 3\) @ \(3,\)"),
+    (lambda t: t.reshape(3, 1, 2) @ Tensor(np.ones((2, 2, 1))), ValueError, "do not broadcast"),
+    (lambda t: t.reshape(4, 2), ValueError, r"shape \(2, 3\) \(6 entries\) into shape \(4, 2\)"),
+    (lambda t: t.transpose(0, 0), ValueError, "permutation of 0..1"),
+    (lambda t: t.sum(2), ValueError, "axis 2 is out of range"),
+    (lambda t: t.mean(axis="last"), TypeError, "axis must be an int"),
+    (lambda t: t.swapaxes(0, 5), ValueError, "axis 5 is out of range"),
+    (lambda t: t.masked_fill(np.ones((2, 3)), 0.0), TypeError, "boolean array"),
+    (lambda t: t.masked_fill(np.ones((3, 3), bool), 0.0), ValueError,
+     r"mask of shape \(3, 3\) does not broadcast to the tensor's shape \(2, 3\)"),
+    (lambda t: t.masked_fill(np.ones(3, bool), "zero"), TypeError, "value must be a real number"),
+])
+def test_bad_arguments_of_the_block_ops_are_named(call, error, match):
+    t = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    with pytest.raises(error, match=match):
+        call(t)
+
+
+def test_graph_saved_bytes_counts_each_saved_activation_once(rng):
+    w = Tensor(rng.normal(size=(3, 4)), requires_grad=True)  # a leaf: its data is not counted
+    x = Tensor(rng.normal(size=(5, 3)))  # a constant input, saved by the matmul: 5*3*8 bytes
+    z = x @ w  # saves x and w
+    s = z.tanh()  # saves t (5, 4)
+    y = (s * s).sum()  # Mul saves s twice: one buffer; Sum saves nothing
+    assert graph_saved_bytes(y) == 8 * (15 + 20)
+    assert graph_saved_bytes(w.transpose(1, 0) * w.reshape(4, 3)) == 0  # views of the leaf w
+    y.backward()  # frees what the nodes saved
+    assert graph_saved_bytes(y) == 0

@@ -30,7 +30,10 @@ import pytest
 
 import backprop_lib
 from backprop_lib import deep
+from backprop_lib import language_model as lm
 from backprop_lib import network as nw
+from backprop_lib import transformer as tr
+from backprop_lib.adam import adam_init
 from backprop_lib.attention_head import attention_head_forward
 from backprop_lib.engine import Node
 from backprop_lib.linear import linear_forward, linear_forward_col
@@ -79,6 +82,18 @@ def _net_cache():
 
 F = lambda v: float(np.sum(v ** 2))  # noqa: E731
 
+
+def _block():
+    return tr.init_block(4, 2, seed=1)
+
+
+def _lm():
+    """A language model of vocab 5, d = 4, h = 2, one block, T_max = 6 (token ids are int lists)."""
+    return lm.init_model(5, 4, 2, 1, 6, seed=0)
+
+
+_TOKENS, _TARGETS = [[0, 1, 4, 2], [3, 4, 0, 1]], [[-100, -100, 3, 1], [-100, 2, 2, -100]]
+
 CASES = {
     # activations
     "activations.sigmoid": Case(lambda: dict(z=A(3, 2)), any_shape=("z",)),
@@ -95,6 +110,12 @@ CASES = {
     "activations.relu": Case(lambda: dict(z=A(3, 2)), any_shape=("z",)),
     "activations.relu_backward": Case(lambda: dict(dout=A(3, 2), a=A(3, 2)), wrong={"dout": (2, 3)},
                                       any_shape=("a",)),
+    # adam
+    "adam.adam_init": Case(lambda: dict(params={"W": A(2, 3), "b": A(3)}), objects=("params",)),
+    "adam.adam_step": Case(lambda: dict(params={"W": A(2, 3), "b": A(3)}, grads={"W": A(2, 3) / 3, "b": A(3)},
+                                        state=adam_init({"W": A(2, 3), "b": A(3)}), lr=0.1,
+                                        betas=(0.9, 0.999), eps=1e-8),
+                           objects=("params", "grads", "state", "betas"), reals=("lr", "eps")),
     # attention
     "attention.weighted_values": Case(lambda: dict(V=A(2, 3), A=A(3)),
                                       wrong={"V": (2, 3, 1, 1), "A": (4,)}),
@@ -135,12 +156,14 @@ CASES = {
         lambda: dict(dout=A(2, 5), cache=attention_head_forward(A(3, 5) / 5, A(2, 3) / 5, A(2, 3) / 7,
                                                                 A(2, 3) / 9)[1]),
         wrong={"dout": (2, 4)}, objects=("cache",)),
+    "attention_head.mask_scores": Case(lambda: dict(S=A(3, 3)), wrong={"S": (3, 3, 3, 3)}),
     "attention_head.make_benchmark": Case(lambda: dict(T=8, d=4, batch=1, seed=0),
                                           counts=("T", "d", "batch", "seed"), compare=False),
     # autograd
     "autograd.graph_order": Case(lambda: dict(start=_tensor_graph().grad_fn), objects=("start",),
                                  compare=False),
     "autograd.format_graph": Case(lambda: dict(root=_tensor_graph()), objects=("root",)),
+    "autograd.graph_saved_bytes": Case(lambda: dict(root=_tensor_graph()), objects=("root",)),
     # cross_entropy (y as integer labels in a list: labels are not floats; see test_cross_entropy.py)
     "cross_entropy.log_softmax": Case(lambda: dict(z=A(3, 2), axis=0), wrong={"z": (1, 1, 1, 2)},
                                       objects=("axis",)),
@@ -195,6 +218,28 @@ CASES = {
     "gradcheck.check_gradient": Case(lambda: dict(f=lambda x: F(x), inputs={"x": A(3)},
                                                   analytic={"x": 2 * A(3)}),
                                      objects=("f", "inputs", "analytic"), compare=False),
+    # language_model (tokens and targets are int lists; tests/test_language_model.py checks their errors)
+    "language_model.init_model": Case(lambda: dict(vocab=5, d=4, h=2, n_blocks=1, T_max=6, seed=1),
+                                      counts=("vocab", "d", "h", "n_blocks", "T_max", "seed")),
+    "language_model.model_forward": Case(lambda: dict(tokens=_TOKENS, params=_lm(), h=2),
+                                         objects=("tokens", "params"), counts=("h",)),
+    "language_model.model_backward": Case(
+        lambda: dict(dlogits=A(2, 4, 5), cache=lm.model_forward(_TOKENS, _lm(), h=2)[1]),
+        wrong={"dlogits": (2, 4, 4)}, objects=("cache",)),
+    "language_model.loss_and_grads": Case(lambda: dict(tokens=_TOKENS, targets=_TARGETS, params=_lm(), h=2),
+                                          objects=("tokens", "targets", "params"), counts=("h",)),
+    "language_model.train_model": Case(
+        lambda: dict(params=_lm(), h=2, steps=2, lr=0.01, seed=1, batch=2, length=3, record_every=1,
+                     betas=(0.9, 0.999), eps=1e-8),
+        objects=("params", "betas"), counts=("h", "steps", "seed", "batch", "length", "record_every"),
+        reals=("lr", "eps")),
+    "language_model.chapter_run": Case(lambda: dict(steps=2), counts=("steps",)),
+    "language_model.predict": Case(lambda: dict(tokens=_TOKENS, params=_lm(), h=2),
+                                   objects=("tokens", "params"), counts=("h",)),
+    "language_model.accuracy": Case(lambda: dict(tokens=_TOKENS, targets=_TARGETS, params=_lm(), h=2),
+                                    objects=("tokens", "targets", "params"), counts=("h",)),
+    "language_model.generate": Case(lambda: dict(tokens=_TOKENS, params=_lm(), h=2, n_new=2),
+                                    objects=("tokens", "params"), counts=("h", "n_new")),
     # linear
     "linear.linear_forward": Case(lambda: dict(X=A(4, 3), W=A(3, 2), b=A(2)),
                                   wrong={"X": (4, 3, 1), "W": (4, 2), "b": (3,)}),
@@ -274,6 +319,45 @@ CASES = {
                                                  wrong={"w": (3,), "x": (3,)}, reals=("b",)),
     "scalar_examples.sigmoid_neuron_collapsed": Case(lambda: dict(w=A(2), b=-3.0, x=A(2)),
                                                      wrong={"w": (3,), "x": (3,)}, reals=("b",)),
+    # tasks (token ids are ints, given as lists: see tests/test_tasks.py for their checks)
+    "tasks.make_batch": Case(lambda: dict(rng_or_seed=3, batch=4, length=3, n_symbols=5),
+                             counts=("rng_or_seed", "batch", "length", "n_symbols")),
+    "tasks.loss_mask": Case(lambda: dict(targets=[-100, 2, 3]), objects=("targets",)),
+    "tasks.decode": Case(lambda: dict(tokens=[0, 1, 4, 1, 0], n_symbols=4), objects=("tokens",),
+                         counts=("n_symbols",)),
+    # transformer (a block of d = 4 features, h = 2 heads, d_ff = 16; X (2, 3, 4))
+    "transformer.init_block": Case(lambda: dict(d=4, h=2, d_ff=6, seed=1), counts=("d", "h", "d_ff", "seed")),
+    "transformer.split_heads": Case(lambda: dict(X=A(2, 3, 4), h=2), wrong={"X": (3, 4)}, counts=("h",)),
+    "transformer.merge_heads": Case(lambda: dict(Z=A(2, 2, 3, 2)), wrong={"Z": (2, 3, 4)}),
+    "transformer.gelu": Case(lambda: dict(x=A(2, 3)), any_shape=("x",)),
+    "transformer.gelu_backward": Case(lambda: dict(dout=A(2, 3), x=A(2, 3)), wrong={"dout": (3, 2)},
+                                      any_shape=("x",)),
+    "transformer.multi_head_attention_forward": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), h=2, causal=True), wrong={"X": (3, 4)},
+        objects=("params", "causal"), counts=("h",)),
+    "transformer.multi_head_attention_backward": Case(
+        lambda: dict(dout=A(2, 3, 4),
+                     cache=tr.multi_head_attention_forward(A(2, 3, 4) / 9, _block(), h=2)[1]),
+        wrong={"dout": (2, 4, 4)}, objects=("cache",)),
+    "transformer.feed_forward": Case(lambda: dict(X=A(2, 3, 4) / 9, params=_block()), wrong={"X": (3, 4)},
+                                     objects=("params",)),
+    "transformer.feed_forward_backward": Case(
+        lambda: dict(dout=A(2, 3, 4), cache=tr.feed_forward(A(2, 3, 4) / 9, _block())[1]),
+        wrong={"dout": (2, 3, 5)}, objects=("cache",)),
+    "transformer.block_forward": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), h=2, causal=True, checkpoint=False),
+        wrong={"X": (3, 4)}, objects=("params", "causal", "checkpoint"), counts=("h",)),
+    "transformer.block_backward": Case(
+        lambda: dict(dout=A(2, 3, 4),
+                     cache=tr.block_forward(A(2, 3, 4) / 9, _block(), h=2, checkpoint=True)[1]),
+        wrong={"dout": (2, 3)}, objects=("cache",)),
+    "transformer.saved_bytes": Case(lambda: dict(cache=tr.block_forward(A(2, 3, 4) / 9, _block(), h=2)[1]),
+                                    objects=("cache",)),
+    "transformer.activation_bytes": Case(lambda: dict(B=2, T=3, d=4, h=2, d_ff=6, checkpoint=False),
+                                         counts=("B", "T", "d", "h", "d_ff"), objects=("checkpoint",)),
+    "transformer.checkpoint_cost": Case(lambda: dict(B=1, T=3, d=4, h=2, n_blocks=2, seed=0, repeat=1),
+                                        counts=("B", "T", "d", "h", "n_blocks", "seed", "repeat"),
+                                        compare=False),
     # vectorized
     "vectorized.wx_norm_sq": Case(lambda: dict(W=A(2, 3), x=A(3)), wrong={"W": (2, 3, 1), "x": (4,)}),
     "vectorized.norm_sq_backward": Case(lambda: dict(dout=1.5, q=A(2)), wrong={"q": (2, 1)}, reals=("dout",)),
@@ -292,6 +376,13 @@ CASES = {
     "modes.gradient_mode_cost": Case(lambda: dict(hidden_sizes=[2, 3], rng=np.random.default_rng(0),
                                                   repeat=1),
                                      objects=("hidden_sizes", "rng"), counts=("repeat",), compare=False),
+    # transformer_autograd
+    "transformer_autograd.block_forward_tensor": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), h=2, causal=True), wrong={"X": (3, 4)},
+        objects=("params", "causal"), counts=("h",)),
+    "transformer_autograd.block_gradients_autograd": Case(
+        lambda: dict(X=A(2, 3, 4) / 9, params=_block(), dout=A(2, 3, 4), h=2, causal=True),
+        wrong={"X": (3, 4), "dout": (2, 3, 5)}, objects=("params", "causal"), counts=("h",)),
 }
 
 # Whole modules or single functions that are not walked, with the reason.

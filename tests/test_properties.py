@@ -284,6 +284,14 @@ AUTOGRAD_OPS = {
     "Pow": (ops.Pow, lambda r, n, m: [r.uniform(0.5, 2.0, size=(n, m))], (2.5,)),
     "Sum": (ops.Sum, lambda r, n, m: [r.normal(size=(n, m))], ()),
     "Select": (ops.Select, lambda r, n, m: [r.normal(size=(n, m))], ((0, slice(None)),)),
+    # Chapter 9's ops whose shapes matter (broadcasting, axes, masks); extra may depend on the
+    # drawn sizes. Exp, Tanh, Reshape, Permute: fixed shapes in test_autograd / test_against_torch
+    "Div": (ops.Div, lambda r, n, m: [r.normal(size=(n, m)), r.uniform(0.5, 2.0, size=m)], ()),
+    "MatMul": (ops.MatMul, lambda r, n, m: [r.normal(size=(2, n, m)), r.normal(size=(m, n))], ()),
+    "Sum axis": (ops.Sum, lambda r, n, m: [r.normal(size=(n, m, 2))], (1, False)),
+    "Max axis": (ops.Max, lambda r, n, m: [r.normal(size=(n, m))], (-1, True)),
+    "MaskedFill": (ops.MaskedFill, lambda r, n, m: [r.normal(size=(2, n, m))],
+                   lambda r, n, m: (r.random((n, m)) < 0.5, 0.25)),
 }
 
 
@@ -296,12 +304,13 @@ def test_autograd_function_backward(name):
     def run(n, m, s):
         r = np.random.default_rng(s)
         arrays = make(r, n, m)
-        out = op.forward(_Ctx(), *arrays, *extra)
+        args = extra(r, n, m) if callable(extra) else extra
+        out = op.forward(_Ctx(), *arrays, *args)
         dout = r.normal(size=np.shape(out))
-        grads = _autograd_grads(op, arrays, extra, dout)
+        grads = _autograd_grads(op, arrays, args, dout)
 
         def fwd(**kw):
-            return op.forward(_Ctx(), *[kw[f"in{i}"] for i in range(len(arrays))], *extra)
+            return op.forward(_Ctx(), *[kw[f"in{i}"] for i in range(len(arrays))], *args)
 
         check(fwd, {f"in{i}": a for i, a in enumerate(arrays)},
               {f"in{i}": g for i, g in enumerate(grads)}, dout)

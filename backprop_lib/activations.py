@@ -1,7 +1,7 @@
 """Sigmoid and softmax, numerically stable, with their derivatives.
 
     sigma(z) = 1 / (1 + e^-z)                 sigma'(z) = sigma(z) (1 - sigma(z))
-    softmax(z)_m = e^{z_m} / sum_j e^{z_j}    d softmax_m / d z_j = a_m (delta_mj - a_j)
+    softmax(z)_m = e^{z_m} / sum_j e^{z_j}    d softmax_m / d z_j = a_m (1[m = j] - a_j)
 
 Derived in: chapters/01_computational_graphs.ipynb (sigmoid),
             chapters/04_network_by_hand.ipynb (softmax Jacobian and its vector-Jacobian product)
@@ -54,7 +54,7 @@ def softmax(z, axis: int = 0) -> np.ndarray:
 
 @checked(a="n")
 def softmax_jacobian(a) -> np.ndarray:
-    """J[m, j] = d a_m / d z_j = a_m (delta_mj - a_j) = diag(a) - a a^T, for one vector a (K,)."""
+    """J[m, j] = d a_m / d z_j = a_m (1[m = j] - a_j) = diag(a) - a a^T, for one vector a (K,)."""
     return np.diag(a) - np.outer(a, a)
 
 

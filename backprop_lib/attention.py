@@ -1,4 +1,4 @@
-"""Attention, piece by piece:  z = v alpha,  v = V x + b,  e = k^T q,  alpha = softmax(e).
+"""Attention, piece by piece:  z = v alpha,  v = V x + b,  s = k^T q,  alpha = softmax(s).
 
 One vocabulary for Chapters 6 and 7: every function takes the batched matrices of Chapter 7
 (one query, key or value per column) and a single query as the special case of one column.
@@ -6,10 +6,10 @@ One vocabulary for Chapters 6 and 7: every function takes the batched matrices o
     Z = V A              dV = dZ A^T,  dA = V^T dZ             (z = v alpha for one query)
     P = W X              dW = dP X^T (summed over a batch),  dX = W^T dP
     v = V x + b 1^T      dV = dv x^T,  db = dv 1 (sum over columns),  dx = V^T dv
-    S = s K^T Q          dQ = s K dS,  dK = s Q dS^T           (e = k^T q for one query, s = 1)
-    softmax as a circuit: a_m = exp(e_m), b = sum_m a_m, alpha_m = a_m / b
-        path through a_m (top):  d alpha_m / d e_j = delta_mj alpha_m
-        path through b   (mid):  d alpha_m / d e_j = -alpha_m alpha_j     (sum: the Jacobian)
+    S = c K^T Q          dQ = c K dS,  dK = c Q dS^T           (s = k^T q for one query, c = 1)
+    softmax as a circuit: E_m = exp(s_m), C = sum_m E_m, alpha_m = E_m / C
+        path through E_m (top):  d alpha_m / d s_j = 1[m = j] alpha_m
+        path through C   (mid):  d alpha_m / d s_j = -alpha_m alpha_j     (sum: the Jacobian)
 
 Shapes: V (d, n) holds one value per column and A (n, T) one column of weights per query
 (alpha (n,) for one query); X (m, T); Q (d, T), K (d, n), S (n, T); each may carry a leading
@@ -17,6 +17,8 @@ batch axis B. Every gradient has the shape of its variable.
 
 The three training programs of the source notes (values, query, keys) are at the end, with the
 query program's update also available exactly as the source wrote it (it is not the gradient).
+They train the weights Wv, Wq, Wk (the notes call them V, Q, K): V = Wv x + b 1^T holds the
+values, q = Wq x1 the query and K = Wk x the keys, as in Chapter 7.
 
 Derived in: chapters/06_attention_components.ipynb (one query),
             chapters/07_attention_head.ipynb (batched)
@@ -91,9 +93,9 @@ def projection_backward(dP, W, X):
 
 @checked(Q="B? d T?", K="B? d n", scale="positive")
 def scores(Q, K, scale=1.0) -> np.ndarray:
-    """S = scale K^T Q: S[i, j] = scale k_i . q_j.  One query q (d,) gives e = K^T q (n,).
+    """S = scale K^T Q: S[i, j] = scale k_i . q_j.  One query q (d,) gives s = K^T q (n,).
 
-    Q (d, T) or q (d,), K (d, n), optionally batched (B, ., .) -> S (n, T) or e (n,).
+    Q (d, T) or q (d,), K (d, n), optionally batched (B, ., .) -> S (n, T) or s (n,).
     """
     return scale * (_t(K) @ Q)
 
@@ -101,37 +103,38 @@ def scores(Q, K, scale=1.0) -> np.ndarray:
 @checked(Q="B? d T?", K="B? d n", dS="B? n T?", scale="positive")
 def scores_backward(dS, Q, K, scale=1.0):
     """dQ = scale K dS (query j collects sum_i dS_ij k_i), dK = scale Q dS^T."""
-    if Q.ndim == 1:  # one query: dk = q de^T, an outer product
+    if Q.ndim == 1:  # one query: dk = q ds^T, an outer product
         return scale * (K @ dS), scale * np.outer(Q, dS)
     return scale * (K @ dS), scale * (Q @ _t(dS))
 
 
-@checked(e="n")
-def softmax_circuit(e):
-    """The softmax as gates: a = exp(e - max e), b = sum a, alpha = a / b.  e (n,).
+@checked(s="n")
+def softmax_circuit(s):
+    """The softmax as gates: E = exp(s - max s), C = sum E, alpha = E / C.  s (n,).
 
-    Shifting by max e scales a and b by the same factor, so alpha and every ratio below are
-    unchanged while exp never overflows. Returns (a, b, alpha).
+    E holds the numerators, C is their sum (the denominator). Shifting by max s scales E and C
+    by the same factor, so alpha and every ratio below are unchanged while exp never overflows.
+    Returns (E, C, alpha).
     """
-    a = np.exp(e - e.max())
-    b = float(a.sum())
-    return a, b, a / b
+    E = np.exp(s - s.max())
+    C = float(E.sum())
+    return E, C, E / C
 
 
-@checked(e="n")
-def softmax_branches(e):
-    """The two backward paths from alpha_m to e_j; top + mid is the softmax Jacobian.
+@checked(s="n")
+def softmax_branches(s):
+    """The two backward paths from alpha_m to s_j; top + mid is the softmax Jacobian.
 
-    top[m, j] = (d alpha_m / d a_m)(d a_m / d e_j) = (1/b) exp(e_j) delta_mj = delta_mj alpha_m
-    mid[m, j] = (d alpha_m / d b)(d b / d e_j) = -(a_m / b^2) exp(e_j)     = -alpha_m alpha_j
+    top[m, j] = (d alpha_m / d E_m)(d E_m / d s_j) = (1/C) exp(s_j) 1[m = j] = 1[m = j] alpha_m
+    mid[m, j] = (d alpha_m / d C)(d C / d s_j)     = -(E_m / C^2) exp(s_j)    = -alpha_m alpha_j
     """
-    _, _, alpha = softmax_circuit(e)
+    _, _, alpha = softmax_circuit(s)
     return np.diag(alpha), -np.outer(alpha, alpha)
 
 
 @checked(dq="d", x1="d+1")
 def query_update_as_written(dq, x1) -> np.ndarray:
-    """The source program's step for Q = [W | b]: NOT the gradient (kept to reproduce it).
+    """The source program's step for Wq = [W | b]: NOT the gradient (kept to reproduce it).
 
     Julia: dQ = dq' .* x[1:end-1]' (element-wise product of two rows), broadcast over the rows
     of W, so row i of the weight step is dq_j x_j for every i, where the gradient is dq_i x_j.
@@ -142,63 +145,65 @@ def query_update_as_written(dq, x1) -> np.ndarray:
     return np.column_stack([np.tile(row, (dq.shape[0], 1)), dq])
 
 
-@checked(V="d m", b="d", x="m n", y="d", alpha="n", eta="positive", steps="count")
-def values_program(V, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
-    """Gradient descent on V, b for L = 1/2 ||(V x + b) alpha - y||^2 (source: 'Values, V')."""
+@checked(Wv="d m", b="d", x="m n", y="d", alpha="n", eta="positive", steps="count")
+def values_program(Wv, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
+    """Gradient descent on Wv, b for L = 1/2 ||V alpha - y||^2, V = Wv x + b 1^T (source: 'Values, V')."""
 
     def forward(p):
-        v = value_layer(p["V"], p["b"], x)
-        z = weighted_values(v, alpha)
-        return squared_error(z, y), z, (p, v, z)
+        V = value_layer(p["Wv"], p["b"], x)
+        z = weighted_values(V, alpha)
+        return squared_error(z, y), z, (p, V, z)
 
     def backward(cache):
-        p, v, z = cache
-        dv, _ = weighted_values_backward(z - y, v, alpha)  # dL/dz = z - y
-        dV, db, _ = value_layer_backward(dv, p["V"], x)
-        return {"V": dV, "b": db}
+        p, V, z = cache
+        dV, _ = weighted_values_backward(z - y, V, alpha)  # dL/dz = z - y
+        dWv, db, _ = value_layer_backward(dV, p["Wv"], x)
+        return {"Wv": dWv, "b": db}
 
-    return descend(forward, backward, {"V": V, "b": b}, eta, steps)
+    return descend(forward, backward, {"Wv": Wv, "b": b}, eta, steps)
 
 
 def _fit_scores(name, W, project, score, grad_of_projection, y, eta, steps) -> TrainResult:
-    """Gradient descent on W for L = 1/2 ||e - y||^2, e = score(P) with P = project(W).
+    """Gradient descent on W for L = 1/2 ||s - y||^2, s = score(P) with P = project(W).
 
-    grad_of_projection(W, P, de) turns dL/de = e - y into dL/dW (through the scores, then
+    grad_of_projection(W, P, ds) turns dL/ds = s - y into dL/dW (through the scores, then
     the projection). The query and keys programs differ only in these three functions.
     """
 
     def forward(p):
         P = project(p[name])
-        e = score(P)
-        return squared_error(e, y), e, (p[name], P, e)
+        s = score(P)
+        return squared_error(s, y), s, (p[name], P, s)
 
     def backward(cache):
-        W, P, e = cache
-        return {name: grad_of_projection(W, P, e - y)}
+        W, P, s = cache
+        return {name: grad_of_projection(W, P, s - y)}
 
     return descend(forward, backward, {name: W}, eta, steps)
 
 
-@checked(Q="d m", k="d n", x1="m", y="n", eta="positive", steps="count")
-def query_program(Q, k, x1, y, eta=0.02, steps=100, as_written=False) -> TrainResult:
-    """Gradient descent on Q for L = 1/2 ||k^T Q x1 - y||^2; x1 ends in 1 (bias in Q's last column).
+@checked(Wq="d m", K="d n", x1="m", y="n", eta="positive", steps="count")
+def query_program(Wq, K, x1, y, eta=0.02, steps=100, as_written=False) -> TrainResult:
+    """Gradient descent on Wq for L = 1/2 ||K^T Wq x1 - y||^2; x1 ends in 1 (bias in Wq's last column).
 
     as_written=True takes the source program's step (query_update_as_written) instead.
     """
 
-    def grad(Q, q, de):
-        dq, _ = scores_backward(de, q, k)
-        return query_update_as_written(dq, x1) if as_written else projection_backward(dq, Q, x1)[0]
+    def grad(Wq, q, ds):
+        dq, _ = scores_backward(ds, q, K)
+        return query_update_as_written(dq, x1) if as_written else projection_backward(dq, Wq, x1)[0]
 
-    return _fit_scores("Q", Q, lambda Q: projection(Q, x1), lambda q: scores(q, k), grad, y, eta, steps)
+    return _fit_scores("Wq", Wq, lambda Wq: projection(Wq, x1), lambda q: scores(q, K), grad, y, eta,
+                       steps)
 
 
-@checked(K="d m", q="d", x="m n", y="n", eta="positive", steps="count")
-def keys_program(K, q, x, y, eta=0.01, steps=300) -> TrainResult:
-    """Gradient descent on K for L = 1/2 ||q^T K x - y||^2; x's last row is ones (bias in K)."""
+@checked(Wk="d m", q="d", x="m n", y="n", eta="positive", steps="count")
+def keys_program(Wk, q, x, y, eta=0.01, steps=300) -> TrainResult:
+    """Gradient descent on Wk for L = 1/2 ||q^T Wk x - y||^2; x's last row is ones (bias in Wk)."""
 
-    def grad(K, k, de):
-        _, dk = scores_backward(de, q, k)
-        return projection_backward(dk, K, x)[0]
+    def grad(Wk, K, ds):
+        _, dK = scores_backward(ds, q, K)
+        return projection_backward(dK, Wk, x)[0]
 
-    return _fit_scores("K", K, lambda K: projection(K, x), lambda k: scores(q, k), grad, y, eta, steps)
+    return _fit_scores("Wk", Wk, lambda Wk: projection(Wk, x), lambda K: scores(q, K), grad, y, eta,
+                       steps)

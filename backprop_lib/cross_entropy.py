@@ -78,7 +78,17 @@ def _targets(y, name, sizes, source):  # noqa: ARG001 (the signature @checked ca
         bad = raw.flat[np.flatnonzero((raw < 0) | (raw >= K))[0]]
         raise ValueError(f"y holds class labels, which must be in 0..{K - 1} for z with K = {K} "
                          f"classes (axis 0), got {int(bad)}")
-    return (np.arange(K).reshape((K,) + (1,) * raw.ndim) == raw).astype(np.float64)
+    return raw
+
+
+def _distribution(y, z: np.ndarray) -> np.ndarray:
+    """Targets as one distribution per column of z: integer labels (one axis fewer) -> one-hot.
+
+    In the body, not at the door, so a trusted loop (_validate.trusted) gets the same value."""
+    y = np.asarray(y)
+    if y.ndim == z.ndim:
+        return y
+    return (np.arange(z.shape[0]).reshape((-1,) + (1,) * y.ndim) == y).astype(np.float64)
 
 
 def _batch(z: np.ndarray) -> int:
@@ -92,7 +102,7 @@ def cross_entropy(z, y) -> float:
     z: logits (K,) or (K, N), classes on axis 0. y: labels () / (N,), or targets shaped like z.
     """
     # y_j = 0 entries contribute 0 * (finite log a_j) = 0: no 0 * log 0
-    return -float((y * log_softmax(z, 0)).sum()) / _batch(z)
+    return -float((_distribution(y, z) * log_softmax(z, 0)).sum()) / _batch(z)
 
 
 @checked(z="K N?", y=_targets, dout="real")
@@ -102,7 +112,7 @@ def cross_entropy_backward(z, y, dout: float = 1.0) -> np.ndarray:
     z: logits (K,) or (K, N). y: labels () / (N,), or targets shaped like z (columns sum to 1).
     """
     a = np.exp(log_softmax(z, 0))  # softmax, from the stable log
-    return dout * (a - y) / _batch(z)
+    return dout * (a - _distribution(y, z)) / _batch(z)
 
 
 @checked(z="*", y="=z")

@@ -2,7 +2,7 @@
 
     hidden layer l = 1 .. M-1:  z^l = a^{l-1} W^l + b^l,  a^l = f(norm(z^l))  [+ a^{l-1} if residual]
     output layer M:             out = a^{M-1} W^M + b^M
-    loss:                       L = 1/(2N) sum (out - T)^2   (a mean over the N examples)
+    loss:                       L = 1/(2N) sum (out - y)^2   (a mean over the N examples; y the targets)
 
     backward:  dz^l = f'(.) * da^l (through norm's backward),  dW^l = a^{l-1 T} dz^l,
                da^{l-1} = dz^l W^{l T}  [+ da^l if residual: the identity path adds I]
@@ -166,7 +166,7 @@ def _forward_mlp(X, params, activation, norm, residual):
         h = f(z)
         res = residual and layer > 1
         cache.append((a, W, nc, h, res))
-        a = a + h if res else h  # y = x + F(x)
+        a = a + h if res else h  # o = x + F(x)
     raise AssertionError("unreachable")
 
 
@@ -237,26 +237,26 @@ def mlp_backward(dout, cache) -> MLPGrads:
     return _backward_mlp(dout, cache)
 
 
-def _loss(X, T, params, activation, norm, residual):
+def _loss(X, y, params, activation, norm, residual):
     out, cache = _forward_mlp(X, params, activation, norm, residual)
-    R = out - T
-    return 0.5 * float((R * R).sum()) / len(T), out, (R / len(T), cache)
+    R = out - y
+    return 0.5 * float((R * R).sum()) / len(y), out, (R / len(y), cache)
 
 
-def mlp_gradients(X, T, params, *, activation: str = "tanh", norm: str | None = None,
+def mlp_gradients(X, y, params, *, activation: str = "tanh", norm: str | None = None,
                   residual: bool = False):
-    """L = 1/(2N) sum (out - T)^2 and its gradients: dout = (out - T) / N. Returns (L, MLPGrads).
+    """L = 1/(2N) sum (out - y)^2 and its gradients: dout = (out - y) / N. Returns (L, MLPGrads).
 
-    X (N, D_in), T (N, D_out).
+    X (N, D_in), y (N, D_out).
     """
     X = as_float_array(X, "X", ndim=2)
     activation, norm = _choice(activation, "activation", ACTIVATIONS), _choice(norm, "norm", NORMS)
     residual = _flag(residual, "residual")
     params = _check_params(params, X.shape, norm, residual)
-    T = as_float_array(T, "T", ndim=2)
-    check_shape("T", T, (X.shape[0], params[f"W{sum(k[0] == 'W' for k in params)}"].shape[1]),
-                "T has the shape of the output (N, D_out)")
-    loss, _, (dout, cache) = _loss(X, T, params, activation, norm, residual)
+    y = as_float_array(y, "y", ndim=2)
+    check_shape("y", y, (X.shape[0], params[f"W{sum(k[0] == 'W' for k in params)}"].shape[1]),
+                "y has the shape of the output (N, D_out)")
+    loss, _, (dout, cache) = _loss(X, y, params, activation, norm, residual)
     return loss, _backward_mlp(dout, cache)
 
 
@@ -269,10 +269,10 @@ class DeepTrainResult(TrainResult):
     clipped: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (steps,)
 
 
-def train_mlp(X, T, params, *, steps: int = 20, lr: float = 0.1, activation: str = "tanh",
+def train_mlp(X, y, params, *, steps: int = 20, lr: float = 0.1, activation: str = "tanh",
               norm: str | None = None, residual: bool = False, max_norm: float | None = None
               ) -> DeepTrainResult:
-    """Full-batch gradient descent (training.descend) on L = 1/(2N) sum (out - T)^2.
+    """Full-batch gradient descent (training.descend) on L = 1/(2N) sum (out - y)^2.
 
     max_norm: clip the global gradient norm to it before each step (clipping.clip_grad_norm).
     Divergence is descend's rule: the loss passes 1e12, or an update overflows. The norms of
@@ -286,8 +286,8 @@ def train_mlp(X, T, params, *, steps: int = 20, lr: float = 0.1, activation: str
         max_norm = as_positive_float(max_norm, "max_norm")
     params = _check_params(params, X.shape, norm, residual)
     M = sum(k[0] == "W" for k in params)
-    T = as_float_array(T, "T", ndim=2)
-    check_shape("T", T, (X.shape[0], params[f"W{M}"].shape[1]), "T has the shape of the output (N, D_out)")
+    y = as_float_array(y, "y", ndim=2)
+    check_shape("y", y, (X.shape[0], params[f"W{M}"].shape[1]), "y has the shape of the output (N, D_out)")
     norms, totals, clipped = [], [], []
 
     def backward(cache):
@@ -300,6 +300,6 @@ def train_mlp(X, T, params, *, steps: int = 20, lr: float = 0.1, activation: str
         return dict(zip(names, flat, strict=True))
 
     with trusted():
-        run = descend(lambda p: _loss(X, T, p, activation, norm, residual), backward, params, lr, steps)
+        run = descend(lambda p: _loss(X, y, p, activation, norm, residual), backward, params, lr, steps)
     return DeepTrainResult(run.params, run.losses, run.output, run.diverged, np.array(norms).reshape(-1, M),
                            np.array(totals), np.array(clipped, dtype=bool))

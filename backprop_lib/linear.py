@@ -67,22 +67,22 @@ def absorb_bias(W, b):
     return np.hstack([W, b[:, None]])
 
 
-@checked(W0="D_out D_in", b0="D_out", X="D_in N", Y="D_out N", lr="positive", steps="count")
-def train_linear(X, Y, W0, b0, lr, steps: int = 50) -> TrainResult:
-    """Gradient descent on L = 1/2 ||W X + b - Y||^2 (column convention, full batch).
+@checked(W0="D_out D_in", b0="D_out", X="D_in N", y="D_out N", lr="positive", steps="count")
+def train_linear(X, y, W0, b0, lr, steps: int = 50) -> TrainResult:
+    """Gradient descent on L = 1/2 ||W X + b - y||^2 (column convention, full batch).
 
-    X (D_in, N), Y (D_out, N), W0 (D_out, D_in), b0 (D_out,). Returns a TrainResult with
-    params {"W", "b"}; it stops early, with ``diverged=True`` and no exception, by the rule of
-    training.descend (the loss passed 1e12, or an update overflowed).
+    X (D_in, N) and the targets y (D_out, N), one example per column; W0 (D_out, D_in), b0 (D_out,).
+    Returns a TrainResult with params {"W", "b"}; it stops early, with ``diverged=True`` and no
+    exception, by the rule of training.descend (the loss passed 1e12, or an update overflowed).
     """
 
     def forward(p):
         Z, cache = linear_forward_col(p["W"], X, p["b"])
-        return squared_error(Z, Y), Z, (cache, Z)
+        return squared_error(Z, y), Z, (cache, Z)
 
     def backward(caches):
         cache, Z = caches
-        _, dW, db = linear_backward_col(Z - Y, cache)  # dL/dZ = Z - Y
+        _, dW, db = linear_backward_col(Z - y, cache)  # dL/dZ = Z - y
         return {"W": dW, "b": db}
 
     return descend(forward, backward, {"W": W0, "b": b0}, lr, steps)

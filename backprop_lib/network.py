@@ -129,7 +129,7 @@ def backward(cache, y, loss: str = "squared_error") -> dict:
         delta2 = (a2 - y) / n  # J^T dL/da2 = a2 sum_m y_m - y = a2 - y: the Jacobian cancels
     else:
         dL_da2 = (a2 - y) / n  # dL/da2_m = dL_m/da2_m = a2_m - y_m (per example)
-        # softmax VJP: sum_m dL/da2_m * a2_m (delta_mj - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
+        # softmax VJP: sum_m dL/da2_m * a2_m (1[m = j] - a2_j) = a2 * (dL/da2 - sum_m a2_m dL/da2_m)
         delta2 = softmax_vjp(dL_da2, a2, axis=0)
     dL_da1 = p["W2"].T @ delta2  # dz2_i / da1_j = w2_ij
     dsigma1 = a1 * (1.0 - a1)  # sigma'(z1) = sigma (1 - sigma)

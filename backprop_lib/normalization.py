@@ -1,8 +1,8 @@
 """Batch and layer normalisation, forward and backward: one formula, two choices of axes.
 
     mu = mean of x over the axes A        nu = mean of (x - mu)^2 over A (biased: divide by m)
-    xhat = (x - mu) / sqrt(nu + eps)     y = gamma * xhat + beta
-    dxhat = gamma * dy
+    xhat = (x - mu) / sqrt(nu + eps)     o = gamma * xhat + beta
+    dxhat = gamma * do
     dx = (dxhat - mean_A(dxhat) - xhat * mean_A(dxhat * xhat)) / sqrt(nu + eps)   (three terms)
 
 m is the number of entries averaged over (the product of the sizes of the axes A). The two
@@ -13,7 +13,7 @@ the axes that are kept, (D,). LayerNorm averages over the features (A = -1 for X
 (B, T, D)); gamma and beta have the shape of the averaged axes, (D,). Any leading shape works:
 ``axis`` is an int or a tuple of ints.
 
-A group with zero variance (a constant feature) gives xhat = 0 and y = beta; its dx is then
+A group with zero variance (a constant feature) gives xhat = 0 and o = beta; its dx is then
 gamma (dout - mean(dout)) / sqrt(eps), finite for eps > 0. With eps = 0 that is 0 / 0, and
 the forward pass raises ValueError instead of returning NaN.
 
@@ -129,13 +129,13 @@ def _forward(x, gamma_b, beta_b, mu, var, eps, axes, param_shape, training):
 
 def batch_norm_forward(x, gamma, beta, *, axis=0, eps: float = 1e-5, running: RunningStats | None = None,
                        training: bool = True):
-    """y = gamma * (x - mu) / sqrt(nu + eps) + beta, statistics over the batch axis ``axis``.
+    """o = gamma * (x - mu) / sqrt(nu + eps) + beta, statistics over the batch axis ``axis``.
 
     x (N, D) with axis=0 (or any shape; gamma, beta have the shape of the axes kept, (D,)).
     training=True: mu, nu of this batch (and ``running`` updated in place if given);
     training=False: mu, nu = running.mean, running.var (evaluation mode; ``running`` required).
-    A batch of one in training mode raises ValueError (nu would be 0 for every feature and y = beta,
-    as PyTorch refuses too); so does eps = 0 with a zero variance. Returns (y, cache).
+    A batch of one in training mode raises ValueError (nu would be 0 for every feature and o = beta,
+    as PyTorch refuses too); so does eps = 0 with a zero variance. Returns (o, cache).
     """
     x = as_float_array(x, "x")
     if x.ndim == 0:
@@ -156,7 +156,7 @@ def batch_norm_forward(x, gamma, beta, *, axis=0, eps: float = 1e-5, running: Ru
         if m < 2:
             raise ValueError(f"x must have more than one value per feature over axis {axis!r} in training "
                              f"mode (batch_norm_forward); got shape {x.shape}. With one example nu = 0 and "
-                             f"y = beta whatever x is; use training=False with running statistics")
+                             f"o = beta whatever x is; use training=False with running statistics")
         mu, var = _normalize(x, axes, eps, "batch_norm_forward")
         if running is not None:
             check_shape("running.mean", np.asarray(running.mean), param_shape)
@@ -178,12 +178,12 @@ def batch_norm_forward(x, gamma, beta, *, axis=0, eps: float = 1e-5, running: Ru
 
 
 def layer_norm_forward(x, gamma, beta, *, axis=-1, eps: float = 1e-5):
-    """y = gamma * (x - mu) / sqrt(nu + eps) + beta, statistics over the features ``axis``.
+    """o = gamma * (x - mu) / sqrt(nu + eps) + beta, statistics over the features ``axis``.
 
     x (N, D) or (B, T, D), any leading shape, axis=-1 (an int or a tuple of axes); gamma and
     beta have the shape of the averaged axes, (D,). One feature (D = 1) gives xhat = 0 and
-    y = beta (documented, not an error when eps > 0); eps = 0 with a zero variance raises
-    ValueError. Returns (y, cache).
+    o = beta (documented, not an error when eps > 0); eps = 0 with a zero variance raises
+    ValueError. Returns (o, cache).
     """
     x = as_float_array(x, "x")
     if x.ndim == 0:

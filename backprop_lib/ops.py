@@ -55,20 +55,36 @@ class Sub(Function):
         return da, (None if db is None else -db)
 
 
-class Mul(Function):
-    """c = a * b.  dL/da = dL/dc * b,  dL/db = dL/dc * a: the mul node swaps its inputs."""
+class _Product(Function):
+    """c = a (x) b for a product linear in each factor: both factors are saved, and each one's
+    gradient is the upstream gradient times the other factor (summed to the factor's shape,
+    for broadcasting).  Subclasses give ``product``, ``grad_a(g, b)`` and ``grad_b(g, a)``."""
 
-    @staticmethod
-    def forward(ctx, a, b):
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.multiply(a, b)
+        return cls.product(a, b)
 
-    @staticmethod
-    def backward(ctx, grad_output):
+    @classmethod
+    def backward(cls, ctx, grad_output):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (_sum_to(grad_output * b, np.shape(a)) if na else None,
-                _sum_to(grad_output * a, np.shape(b)) if nb else None)
+        return (_sum_to(cls.grad_a(grad_output, b), np.shape(a)) if na else None,
+                _sum_to(cls.grad_b(grad_output, a), np.shape(b)) if nb else None)
+
+
+class Mul(_Product):
+    """c = a * b.  dL/da = dL/dc * b,  dL/db = dL/dc * a: the mul node swaps its inputs."""
+
+    product = staticmethod(np.multiply)
+
+    @staticmethod
+    def grad_a(g, b):
+        return g * b
+
+    @staticmethod
+    def grad_b(g, a):
+        return g * a
 
 
 class Div(Function):
@@ -108,54 +124,58 @@ class Pow(Function):
         return grad_output * ctx.p * np.power(a, ctx.p - 1.0), None
 
 
-class MatMul(Function):
+class MatMul(_Product):
     """c = a @ b, batched over leading axes.  dL/da = dL/dc b^T,  dL/db = a^T dL/dc.
 
     a (..., n, k), b (..., k, m), c (..., n, m); the leading axes broadcast as in numpy, so a
     b shared by every batch gets the sum of its per-batch gradients (via _sum_to).
     """
 
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+    product = staticmethod(np.matmul)
 
     @staticmethod
-    def backward(ctx, grad_output):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        return (_sum_to(grad_output @ np.swapaxes(b, -1, -2), a.shape) if na else None,
-                _sum_to(np.swapaxes(a, -1, -2) @ grad_output, b.shape) if nb else None)
-
-
-class Exp(Function):
-    """c = e^a.  dL/da = dL/dc * c: the output is its own derivative (saved)."""
+    def grad_a(g, b):
+        return g @ np.swapaxes(b, -1, -2)
 
     @staticmethod
-    def forward(ctx, a):
-        c = np.exp(a)
+    def grad_b(g, a):
+        return np.swapaxes(a, -1, -2) @ g
+
+
+class _SavesOutput(Function):
+    """c = f(a) elementwise, where f'(a) is a function of the output c alone: only c is saved,
+    and dL/da = dL/dc * f'(c).  Subclasses give ``f`` and ``slope(c)``."""
+
+    @classmethod
+    def forward(cls, ctx, a):
+        c = cls.f(a)
         ctx.save_for_backward(c)
         return c
 
-    @staticmethod
-    def backward(ctx, grad_output):
+    @classmethod
+    def backward(cls, ctx, grad_output):
         (c,) = ctx.saved_tensors
-        return grad_output * c
+        return grad_output * cls.slope(c)
 
 
-class Tanh(Function):
+class Exp(_SavesOutput):
+    """c = e^a.  dL/da = dL/dc * c: the output is its own derivative (saved)."""
+
+    f = staticmethod(np.exp)
+
+    @staticmethod
+    def slope(c):
+        return c
+
+
+class Tanh(_SavesOutput):
     """t = tanh(a).  dL/da = dL/dt * (1 - t^2): saving the output t is enough."""
 
-    @staticmethod
-    def forward(ctx, a):
-        t = np.tanh(a)
-        ctx.save_for_backward(t)
-        return t
+    f = staticmethod(np.tanh)
 
     @staticmethod
-    def backward(ctx, grad_output):
-        (t,) = ctx.saved_tensors
-        return grad_output * (1.0 - t * t)
+    def slope(t):
+        return 1.0 - t * t
 
 
 def _unreduce(g: np.ndarray, shape: tuple, axis, keepdims: bool) -> np.ndarray:

@@ -1,9 +1,9 @@
-"""A residual connection  y = x + F(x)  around any block F with a forward/backward pair.
+"""A residual connection  o = x + F(x)  around any block F with a forward/backward pair.
 
-    dy/dx = I + dF/dx,  so  dx = dy + (dF/dx)^T dy = dy + (the block's own dx)
+    do/dx = I + dF/dx,  so  dx = do + (dF/dx)^T do = do + (the block's own dx)
 
 The identity adds 1 to every diagonal entry of the local Jacobian: even where the block's
-gradient vanishes, dy reaches x unchanged. F must keep the shape of x.
+gradient vanishes, do reaches x unchanged. F must keep the shape of x.
 
 Derived in: chapters/08_deep_networks.ipynb
 """
@@ -18,9 +18,9 @@ __all__ = ["residual_forward", "residual_backward"]
 
 
 def residual_forward(x, block_forward, *args, **kwargs):
-    """y = x + F(x), with block_forward(x, *args, **kwargs) -> (F(x), block_cache); any shape of x.
+    """o = x + F(x), with block_forward(x, *args, **kwargs) -> (F(x), block_cache); any shape of x.
 
-    Returns (y, cache); F(x) must have the shape of x.
+    Returns (o, cache); F(x) must have the shape of x.
     """
     x = as_float_array(x, "x")
     if not callable(block_forward):

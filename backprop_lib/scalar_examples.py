@@ -21,26 +21,27 @@ def add_mul_graph(x=-2.0, y=5.0, z=-4.0) -> dict[str, Node]:
     return {"x": nx, "y": ny, "z": nz, "q": q, "f": f}
 
 
-@checked(w="3", x="2")
-def _inputs(w, x):
-    """Leaf nodes w0, w1, w2 (w has the entries w0, w1, w2) and x0, x1."""
-    return ([Node(float(v), f"w{i}") for i, v in enumerate(w)],
-            [Node(float(v), f"x{i}") for i, v in enumerate(x)])
+@checked(w="2", b="real", x="2")
+def _inputs(w, b, x):
+    """Leaf nodes w1, w2 (the weights), b (the bias) and x1, x2 (the inputs)."""
+    return ([Node(float(v), f"w{i}") for i, v in enumerate(w, start=1)], Node(float(b), "b"),
+            [Node(float(v), f"x{i}") for i, v in enumerate(x, start=1)])
 
 
-def sigmoid_neuron_gates(w=(2.0, -3.0, -3.0), x=(-1.0, -2.0)) -> dict[str, Node]:
-    """f = 1 / (1 + exp(-(w0 x0 + w1 x1 + w2))), one primitive gate per node.
+def sigmoid_neuron_gates(w=(2.0, -3.0), b=-3.0, x=(-1.0, -2.0)) -> dict[str, Node]:
+    """f = 1 / (1 + exp(-(w1 x1 + w2 x2 + b))), one primitive gate per node.
 
-    Gates: x, x, +, +w2, x(-1), exp, +1, 1/x. Returns every node by name; ``out`` is f.
+    Gates: x, x, +, +b, x(-1), exp, +1, 1/x. Returns every node by name (z is the weighted sum
+    w1 x1 + w2 x2 + b); ``out`` is f.
     """
-    (w0, w1, w2), (x0, x1) = _inputs(w, x)
-    nodes = {"w0": w0, "x0": x0, "w1": w1, "x1": x1, "w2": w2}
+    (w1, w2), b, (x1, x2) = _inputs(w, b, x)
+    nodes = {"w1": w1, "x1": x1, "w2": w2, "x2": x2, "b": b}
     steps = [
-        ("w0x0", lambda n: n["w0"] * n["x0"]),
         ("w1x1", lambda n: n["w1"] * n["x1"]),
-        ("sum01", lambda n: n["w0x0"] + n["w1x1"]),
-        ("s", lambda n: n["sum01"] + n["w2"]),
-        ("neg", lambda n: n["s"] * -1.0),
+        ("w2x2", lambda n: n["w2"] * n["x2"]),
+        ("sum12", lambda n: n["w1x1"] + n["w2x2"]),
+        ("z", lambda n: n["sum12"] + n["b"]),
+        ("neg", lambda n: n["z"] * -1.0),
         ("exp", lambda n: n["neg"].exp()),
         ("plus1", lambda n: n["exp"] + 1.0),
         ("out", lambda n: n["plus1"].reciprocal()),
@@ -50,8 +51,8 @@ def sigmoid_neuron_gates(w=(2.0, -3.0, -3.0), x=(-1.0, -2.0)) -> dict[str, Node]
     return nodes
 
 
-def sigmoid_neuron_collapsed(w=(2.0, -3.0, -3.0), x=(-1.0, -2.0)) -> dict[str, Node]:
+def sigmoid_neuron_collapsed(w=(2.0, -3.0), b=-3.0, x=(-1.0, -2.0)) -> dict[str, Node]:
     """The same neuron with the last four gates collapsed into one sigmoid gate."""
-    (w0, w1, w2), (x0, x1) = _inputs(w, x)
-    s = w0 * x0 + w1 * x1 + w2
-    return {"w0": w0, "x0": x0, "w1": w1, "x1": x1, "w2": w2, "s": s, "out": s.sigmoid()}
+    (w1, w2), b, (x1, x2) = _inputs(w, b, x)
+    z = w1 * x1 + w2 * x2 + b
+    return {"w1": w1, "x1": x1, "w2": w2, "x2": x2, "b": b, "z": z, "out": z.sigmoid()}

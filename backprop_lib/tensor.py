@@ -47,31 +47,23 @@ def _matmul(a, b):
     return MatMul.apply(a, b)
 
 
+def _operator(function, reflected: bool = False):
+    """The operator method ``self <op> other``: function.apply(self, other), or
+    function.apply(other, self) for the reflected form (``2 - t`` calls ``t.__rsub__(2)``)."""
+    def method(self, other):
+        return function.apply(other, self) if reflected else function.apply(self, other)
+
+    return method
+
+
 class Tensor(TensorBase):
     """An array of float64 that records the graph of its operators for backward:
     + - * / ** @ [], sum, mean, max, exp, tanh, reshape, transpose, swapaxes, masked_fill."""
 
-    def __add__(self, other):
-        return Add.apply(self, other)
-
-    __radd__ = __add__
-
-    def __sub__(self, other):
-        return Sub.apply(self, other)
-
-    def __rsub__(self, other):
-        return Sub.apply(other, self)
-
-    def __mul__(self, other):
-        return Mul.apply(self, other)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        return Div.apply(self, other)
-
-    def __rtruediv__(self, other):
-        return Div.apply(other, self)
+    __add__ = __radd__ = _operator(Add)
+    __sub__, __rsub__ = _operator(Sub), _operator(Sub, reflected=True)
+    __mul__ = __rmul__ = _operator(Mul)
+    __truediv__, __rtruediv__ = _operator(Div), _operator(Div, reflected=True)
 
     def __neg__(self):
         return self * -1.0

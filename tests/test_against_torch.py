@@ -51,12 +51,12 @@ def test_engine(name, rng):
 
 @pytest.mark.parametrize("build", [sigmoid_neuron_gates, sigmoid_neuron_collapsed])
 def test_engine_sigmoid_neuron(build, rng):
-    def ours(dout, w0, w1, w2, x0, x1):
-        g = build((float(w0), float(w1), float(w2)), (float(x0), float(x1)))
+    def ours(dout, w1, w2, b, x1, x2):
+        g = build((float(w1), float(w2)), float(b), (float(x1), float(x2)))
         (g["out"] * float(dout)).backward()
-        return g["out"].value, [g[k].grad for k in ("w0", "w1", "w2", "x0", "x1")]
+        return g["out"].value, [g[k].grad for k in ("w1", "w2", "b", "x1", "x2")]
 
-    check_op(rng, [()] * 5, lambda w0, w1, w2, x0, x1: torch.sigmoid(w0 * x0 + w1 * x1 + w2), ours)
+    check_op(rng, [()] * 5, lambda w1, w2, b, x1, x2: torch.sigmoid(w1 * x1 + w2 * x2 + b), ours)
 
 
 # -- activations and losses ----------------------------------------------------------------------------

@@ -52,8 +52,8 @@ def test_query_key_softmax_path_against_torch(rng, d, n):
     (alpha * torch.from_numpy(dalpha)).sum().backward()
     q, k = projection(Q, x1), projection(K, x)
     top, mid = softmax_branches(scores(q, k))
-    de = (top + mid).T @ dalpha
-    dq, dk = scores_backward(de, q, k)
+    ds = (top + mid).T @ dalpha
+    dq, dk = scores_backward(ds, q, k)
     dQ, dx1 = projection_backward(dq, Q, x1)
     dK, dx = projection_backward(dk, K, x)
     for ours, theirs in [(dQ, tQ), (dx1, tx1), (dK, tK), (dx, tx)]:
@@ -81,7 +81,7 @@ def test_the_three_programs_against_torch_gradient_descent():
     V, b = _torch_descent([V0, [0, 0, 0]],
                           lambda V, b: 0.5 * (((V @ xv + b[:, None]) @ al - yv) ** 2).sum(), 0.002, 10)
     res = values_program(V0, [0, 0, 0], xv.numpy(), yv.numpy(), al.numpy(), eta=0.002, steps=10)
-    np.testing.assert_allclose(res.params["V"], V, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(res.params["Wv"], V, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(res.params["b"], b, rtol=1e-9, atol=1e-11)
 
     k = torch.tensor([[1, -3, 6], [2, 0, 1], [4, 5, 1]], dtype=torch.float64)
@@ -89,7 +89,7 @@ def test_the_three_programs_against_torch_gradient_descent():
     Q0 = [[1.0, 5, 0.2, 0], [1, 2, 0.4, 0], [4, 5, 1, 0]]
     (Q,) = _torch_descent([Q0], lambda Q: 0.5 * (((Q @ x1) @ k - y3) ** 2).sum(), 0.02, 100)
     res = query_program(Q0, k.numpy(), x1.numpy(), y3.numpy(), eta=0.02, steps=100)
-    np.testing.assert_allclose(res.params["Q"], Q, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(res.params["Wq"], Q, rtol=1e-9, atol=1e-11)
 
     q = torch.tensor([1.0, 5, 0.2], dtype=torch.float64)
     x = torch.tensor([[0.5, 0.2, 0.4], [0.5, 0.2, 0.6], [0.3, 0.25, 0.7], [1, 1, 1]],
@@ -97,4 +97,4 @@ def test_the_three_programs_against_torch_gradient_descent():
     K0 = [[1, -3, 6.0, 0], [2, 0, 1, 0], [4, 5, 1, 0]]
     (K,) = _torch_descent([K0], lambda K: 0.5 * ((q @ (K @ x) - y3) ** 2).sum(), 0.01, 300)
     res = keys_program(K0, q.numpy(), x.numpy(), y3.numpy(), eta=0.01, steps=300)
-    np.testing.assert_allclose(res.params["K"], K, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(res.params["Wk"], K, rtol=1e-9, atol=1e-11)

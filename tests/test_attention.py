@@ -111,7 +111,7 @@ def _loops_keys(K, q, x, y, eta, steps):
 def test_values_program_matches_the_loop_implementation():
     res = values_program(V0, [0, 0, 0], X_VALUES, Y_VALUES, ALPHA, eta=0.002, steps=10)
     V, b, z, losses = _loops_values(V0, [0, 0, 0], X_VALUES, Y_VALUES, ALPHA, 0.002, 10)
-    np.testing.assert_allclose(res.params["V"], V, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.params["Wv"], V, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.params["b"], b, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.output, z, rtol=1e-10)
     np.testing.assert_allclose(res.losses[:-1], losses, rtol=1e-8, atol=1e-14)
@@ -123,7 +123,7 @@ def test_values_program_matches_the_loop_implementation():
 def test_query_program_matches_the_loop_implementation(as_written):
     res = query_program(Q0, K_FIXED, X_QUERY, Y_QK, eta=0.02, steps=100, as_written=as_written)
     Q, e, losses = _loops_query(Q0, K_FIXED, X_QUERY, Y_QK, 0.02, 100, julia_broadcast=as_written)
-    np.testing.assert_allclose(res.params["Q"], Q, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.params["Wq"], Q, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.output, e, rtol=1e-10)
     np.testing.assert_allclose(res.losses[:-1], losses, rtol=1e-8)
     assert losses[0] == pytest.approx(887.85445)  # by hand: e = [25.5, 14.82, 24.78] at the start
@@ -140,7 +140,7 @@ def test_query_program_as_written_ends_worse_than_gradient_descent():
 def test_keys_program_matches_the_loop_implementation():
     res = keys_program(K0, Q_FIXED, X_KEYS, Y_QK, eta=0.01, steps=300)
     K, e, losses = _loops_keys(K0, Q_FIXED, X_KEYS, Y_QK, 0.01, 300)
-    np.testing.assert_allclose(res.params["K"], K, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.params["Wk"], K, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.output, e, rtol=1e-10)
     np.testing.assert_allclose(res.losses[:-1], losses, rtol=1e-8)
     assert losses[0] == pytest.approx(168.00305)  # by hand: e = [8.26, 4.76, 11.36] at the start
@@ -178,10 +178,10 @@ def test_value_layer_backward(rng, d, n):
 
 @pytest.mark.parametrize("d,n", SHAPES)
 def test_scores_backward(rng, d, n):
-    q, k, de = rng.normal(size=d), rng.normal(size=(d, n)), rng.normal(size=n)
-    dq, dk = scores_backward(de, q, k)
-    assert_grad_close("e = q^T k, dq", dq, central_diff(lambda t: de @ scores(t, k), q))
-    assert_grad_close("e = q^T k, dk", dk, central_diff(lambda t: de @ scores(q, t), k))
+    q, k, ds = rng.normal(size=d), rng.normal(size=(d, n)), rng.normal(size=n)
+    dq, dk = scores_backward(ds, q, k)
+    assert_grad_close("s = k^T q, dq", dq, central_diff(lambda t: ds @ scores(t, k), q))
+    assert_grad_close("s = k^T q, dk", dk, central_diff(lambda t: ds @ scores(q, t), k))
 
 
 @pytest.mark.parametrize("d,n", SHAPES)
@@ -201,13 +201,13 @@ def test_projection_backward_with_absorbed_bias(rng, d, n, single_column):
 
 @pytest.mark.parametrize("n", [1, 2, 5])
 def test_softmax_circuit_branches_add_up_to_the_jacobian(rng, n):
-    e = rng.normal(size=n) * 3
-    a, b, alpha = softmax_circuit(e)
-    np.testing.assert_allclose(alpha, softmax(e), rtol=1e-12)
-    np.testing.assert_allclose(a / b, alpha)
-    top, mid = softmax_branches(e)
+    s = rng.normal(size=n) * 3
+    E, C, alpha = softmax_circuit(s)
+    np.testing.assert_allclose(alpha, softmax(s), rtol=1e-12)
+    np.testing.assert_allclose(E / C, alpha)
+    top, mid = softmax_branches(s)
     np.testing.assert_allclose(top + mid, softmax_jacobian(alpha), atol=1e-15)
-    J = np.array([central_diff(lambda t, i=i: softmax(t)[i], e) for i in range(n)])
+    J = np.array([central_diff(lambda t, i=i: softmax(t)[i], s) for i in range(n)])
     assert_grad_close("softmax Jacobian (top + mid)", top + mid, J)
     np.testing.assert_allclose(np.diag(top + mid), alpha * (1 - alpha))  # alpha_1 (1 - alpha_1)
 
@@ -218,7 +218,7 @@ def test_softmax_circuit_is_stable_for_large_scores():
 
 
 def test_full_chain_query_and_keys_through_softmax_and_values(rng):
-    """e -> softmax -> z = v alpha: the pieces compose to the gradient of the whole chain."""
+    """s -> softmax -> z = v alpha: the pieces compose to the gradient of the whole chain."""
     d, n, m = 3, 4, 2
     Q, K = rng.normal(size=(d, m + 1)), rng.normal(size=(d, m + 1))
     x1, x = append_ones(rng.normal(size=m)), append_ones(rng.normal(size=(m, n)))
@@ -232,8 +232,8 @@ def test_full_chain_query_and_keys_through_softmax_and_values(rng):
     alpha = softmax(scores(q, k))
     _, dalpha = weighted_values_backward(weighted_values(v, alpha) - y, v, alpha)
     top, mid = softmax_branches(scores(q, k))
-    de = (top + mid).T @ dalpha
-    dq, dk = scores_backward(de, q, k)
+    ds = (top + mid).T @ dalpha
+    dq, dk = scores_backward(ds, q, k)
     assert_grad_close("chain dQ", projection_backward(dq, Q, x1)[0],
                       central_diff(lambda t: loss(t, K), Q))
     assert_grad_close("chain dK", projection_backward(dk, K, x)[0],

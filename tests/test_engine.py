@@ -73,12 +73,12 @@ def test_seed_add_mul_example():
 
 def test_seed_sigmoid_neuron_numbers_to_two_decimals():
     # seed 001 slides: forward 0.37, 1.37, 0.73; backward -0.53, -0.53, -0.20, 0.20, ...
-    n = sigmoid_neuron_gates((2.0, -3.0, -3.0), (-1.0, -2.0))
+    n = sigmoid_neuron_gates((2.0, -3.0), -3.0, (-1.0, -2.0))
     n["out"].backward()
-    forward = {"w0x0": -2.0, "w1x1": 6.0, "sum01": 4.0, "s": 1.0, "neg": -1.0,
+    forward = {"w1x1": -2.0, "w2x2": 6.0, "sum12": 4.0, "z": 1.0, "neg": -1.0,
                "exp": 0.37, "plus1": 1.37, "out": 0.73}
-    backward = {"out": 1.00, "plus1": -0.53, "exp": -0.53, "neg": -0.20, "s": 0.20,
-                "w2": 0.20, "w0": -0.20, "x0": 0.39, "w1": -0.39, "x1": -0.59}
+    backward = {"out": 1.00, "plus1": -0.53, "exp": -0.53, "neg": -0.20, "z": 0.20,
+                "b": 0.20, "w1": -0.20, "x1": 0.39, "w2": -0.39, "x2": -0.59}
     for k, v in forward.items():
         assert round(n[k].value, 2) == pytest.approx(v), k
     for k, v in backward.items():
@@ -86,13 +86,13 @@ def test_seed_sigmoid_neuron_numbers_to_two_decimals():
 
 
 def test_collapsed_sigmoid_gate_gives_the_same_gradients():
-    a = sigmoid_neuron_gates((2.0, -3.0, -3.0), (-1.0, -2.0))
-    b = sigmoid_neuron_collapsed((2.0, -3.0, -3.0), (-1.0, -2.0))
+    a = sigmoid_neuron_gates((2.0, -3.0), -3.0, (-1.0, -2.0))
+    b = sigmoid_neuron_collapsed((2.0, -3.0), -3.0, (-1.0, -2.0))
     a["out"].backward()
     b["out"].backward()
     sig = b["out"].value
-    assert b["s"].grad == pytest.approx((1 - sig) * sig)
-    for k in ["w0", "x0", "w1", "x1", "w2"]:
+    assert b["z"].grad == pytest.approx((1 - sig) * sig)
+    for k in ["w1", "x1", "w2", "x2", "b"]:
         assert a[k].grad == pytest.approx(b[k].grad, rel=1e-12), k
 
 
@@ -115,7 +115,7 @@ def test_backward_after_zero_grad_is_reproducible_and_without_it_accumulates():
     out.backward()
     first = {k: v.grad for k, v in n.items()}
     out.backward()
-    assert n["w0"].grad == pytest.approx(2 * first["w0"])
+    assert n["w1"].grad == pytest.approx(2 * first["w1"])
     out.zero_grad()
     assert all(v.grad == 0.0 for v in n.values())
     out.backward()

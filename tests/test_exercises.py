@@ -3,6 +3,7 @@ feedback, the feedback is deterministic, and the solutions published in the chap
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -26,8 +27,8 @@ def max_backward(dout, x, y):
     return (dout, 0.0) if x > y else (0.0, dout)
 
 
-def sigmoid_gate_backward(dout, s):
-    return dout * (1.0 - s) * s
+def sigmoid_gate_backward(dout, a):
+    return dout * (1.0 - a) * a
 
 
 def wx_norm_sq_backward(dout, W, x):
@@ -116,12 +117,12 @@ def values_backward(dz, alpha):
     return np.outer(dz, alpha)
 
 
-def query_backward(de, k):
-    return k @ de
+def query_backward(ds, K):
+    return K @ ds
 
 
-def keys_backward(de, q, _k):
-    return np.outer(q, de)
+def keys_backward(ds, q, _K):
+    return np.outer(q, ds)
 
 
 def scores_backward(dS, Q, K):
@@ -334,11 +335,11 @@ MISTAKES = [
     # wrong shape: transposed dW on a non-square W, with the brief's wording
     ("linear_rows", lambda dY, X, W: (dY @ W.T, dY.T @ X, dY.sum(0)), "transpose",
      ["dW has shape (2, 3) but W has shape (3, 2)", "shape of its variable", "did you transpose"]),
-    ("keys_gradient", lambda de, q, _k: np.outer(de, q), "transpose", ["did you transpose"]),
+    ("keys_gradient", lambda ds, q, _K: np.outer(ds, q), "transpose", ["did you transpose"]),
     # transposed result where the shapes agree (square case, held back)
     ("matmul_function", None, "transpose", ["grad_b has shape (4, 3) but b has shape (3, 4)"]),
     ("keys_gradient",  # transposed only where it still fits: the held-back square case
-     lambda de, q, k: np.outer(q, de).T if k.shape[0] == k.shape[1] else np.outer(q, de),
+     lambda ds, q, K: np.outer(q, ds).T if K.shape[0] == K.shape[1] else np.outer(q, ds),
      "transpose", ["transpose of the true gradient", "square", "The first case passed"]),
     # sign error
     ("linear_rows", lambda dY, X, W: (-dY @ W.T, X.T @ dY, dY.sum(0)), "sign", ["opposite sign"]),
@@ -348,7 +349,7 @@ MISTAKES = [
      ["db has shape (4, 2) but b has shape (2,)", "sum over axis 0", "your numbers are right"]),
     ("projection_weight", lambda dP, X: dP @ sw(X, -1, -2), "batch_sum",
      ["extra axis 0", "sequences of the batch", "sum over axis 0"]),
-    ("query_gradient", lambda de, k: k * de, "batch_sum", ["the keys", "sum over axis 1"]),
+    ("query_gradient", lambda ds, K: K * ds, "batch_sum", ["the keys", "sum over axis 1"]),
     ("linear_rows", lambda dY, X, W: (dY @ W.T, X.T @ dY, dY.mean(0)), "factor",
      ["divided by the batch size 4", "sum, not a mean"]),
     ("linear_rows", lambda dY, X, W: (dY @ W.T, X.T @ dY, dY[0]), "batch_sum",
@@ -364,7 +365,7 @@ MISTAKES = [
     ("hidden_delta", lambda d, W, a: (a * (1 - a) * (W.T @ d))[:, None], "reshape",
      ["has shape (4, 1) but z1 has shape (4,)", "numbers are right"]),
     ("values_gradient", lambda dz, alpha: np.outer(dz, alpha)[:, :1], "shape",
-     ["dv has shape (3, 1) but v has shape (3, 4)"]),
+     ["dV has shape (3, 1) but V has shape (3, 4)"]),
     # a constant factor
     ("wx_norm_sq", lambda d, W, x: (d * np.outer(W @ x, x), 2 * d * W.T @ W @ x), "factor",
      ["0.5 times the true gradient"]),
@@ -376,7 +377,7 @@ MISTAKES = [
     ("max_gate", lambda d, _x, _y: (d, d), "distributor", ["add gate", "routes"]),
     ("max_gate", lambda d, x, y: (0.0, d) if x > y else (d, 0.0), "swapped", ["smaller input"]),
     ("mul_gate", lambda d, x, y: (d * x, d * y), "not_swapped", ["OTHER input"]),
-    ("sigmoid_gate", lambda d, s: d * s, "local", ["a (1 - a)"]),
+    ("sigmoid_gate", lambda d, a: d * a, "local", ["a (1 - a)"]),
     ("softmax_vjp", lambda d, a: d * a * (1 - a), "diagonal", ["diagonal", "shared denominator"]),
     ("softmax_vjp", lambda d, a: d - np.dot(a, d), "factor_a", ["forgot the factor a"]),
     ("hidden_delta", lambda d, W, _a: W.T @ d, "local", ["a1 (1 - a1)"]),
@@ -598,7 +599,7 @@ def test_right_at_all_ones_is_not_called_independent_of_dout_when_it_depends_on_
     generic diagnosis."""
     from backprop_lib.exercises import _checker
     ex = EXERCISES["softmax_vjp"]
-    bare = _checker.Exercise(**{**ex.__dict__, "mistakes": ()})
+    bare = dataclasses.replace(ex, mistakes=())
     fb = _checker.run(bare, lambda d, a: d - np.dot(a, d))
     assert not fb.ok and fb.kind != "uniform" and "depend on" not in str(fb), str(fb)
 

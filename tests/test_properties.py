@@ -215,9 +215,9 @@ def test_attention_projection_backward(d, m, n, s):
 @given(dim, dim, seed)
 def test_attention_scores_backward(d, n, s):
     r = np.random.default_rng(s)
-    q, k, de = r.normal(size=d), r.normal(size=(d, n)), r.normal(size=n)
-    dq, dk = at.scores_backward(de, q, k)
-    check(at.scores, {"Q": q, "K": k}, {"Q": dq, "K": dk}, de)
+    q, k, ds = r.normal(size=d), r.normal(size=(d, n)), r.normal(size=n)
+    dq, dk = at.scores_backward(ds, q, k)
+    check(at.scores, {"Q": q, "K": k}, {"Q": dq, "K": dk}, ds)
     assert_linear(lambda g: at.scores_backward(g, q, k), (n,), r)
 
 

@@ -19,8 +19,8 @@ ALT = {
     ("01", 'bp.draw_graph(g["f"]'): "Computational graph of f = (x + y) z: inputs x = -2, y = 5, "
         "z = -4; q = 3, f = -12; gradients -4, -4, 3 on x, y, z and -4 on q.",
     ("01", 'bp.draw_graph(n["out"]'): "The sigmoid neuron as eight primitive gates from the inputs "
-        "w0, x0, w1, x1, w2 to the output 0.73, each box with its forward value in green above "
-        "and its gradient in red below.",
+        "w1, x1, w2, x2 and the bias b to the output 0.73, each box with its forward value in green "
+        "above and its gradient in red below.",
     ("01", 'bp.draw_graph(c["out"]'): "The same neuron with one sigmoid gate: the weighted sum 1.00 "
         "feeds a sigma node with output 0.73 and gradient 0.20 passed back to the sum.",
     ("01", "x, y, z, w = bp.Node"): "Graph of f = 2(xy + max(z, w)): the add gate passes 2 to both "
@@ -67,16 +67,16 @@ ALT = {
         "curve (red) stays at 1 for every negative margin and falls for positive ones; the "
         "squared-error curve (blue) peaks below 0.3 near margin 0 and falls exponentially on both "
         "sides, to about 2e-7 at the marked margin -16, where the logits are (-8, 8).",
-    ("06", "from backprop_lib.draw import draw_diagram"): "The value layer as a network: three "
-        "inputs x1 = 1, x2 = 4, x3 = 2 and a constant 1 on the left, three outputs v1 = 37, v2 = 14, "
-        "v3 = 35 on the right; each blue edge carries its weight (rows -1 6 7, 2 2 2, 5 5 5) and "
-        "the green edges from the 1 carry the biases, all 0.",
-    ("06", "def matrix_text"): "Block diagram of v = V x + b 1-transposed with the example's "
-        "entries: V (3 by 3) times x (3 by 2, columns (1, 4, 2) and (3, 0.3, 2)) plus b (3 by 1, "
-        "zeros) times a row of two ones equals v (3 by 2, columns (37, 14, 35) and (12.8, 10.6, 26.5)).",
-    ("06", "v = value_layer(V0, b0, x_values)\ndv_start"): "Two copies of the layer network, one per "
+    ("06", "from backprop_lib.draw import draw_diagram"): "The value layer as a network: the three entries"
+        " x11 = 1, x21 = 4, x31 = 2 of the first input and a constant 1 on the left, the three entries "
+        "v11 = 37, v21 = 14, v31 = 35 of the first value on the right; each blue edge carries its "
+        "weight (rows -1 6 7, 2 2 2, 5 5 5) and the green edges from the 1 carry the biases, all 0.",
+    ("06", "def matrix_text"): "Block diagram of V = W_v x + b 1-transposed with the example's entries:"
+        " W_v (3 by 3) times x (3 by 2, columns (1, 4, 2) and (3, 0.3, 2)) plus b (3 by 1, zeros) times"
+        " a row of two ones equals V (3 by 2, columns (37, 14, 35) and (12.8, 10.6, 26.5)).",
+    ("06", "V = value_layer(Wv0, b0, x_values)\ndV_start"): "Two copies of the layer network, one per "
         "input column, with the gradient on every edge at the start of training: for column 1 "
-        "the output gradients are 802, 144, 585 and edge V_ik carries dv_i1 times x_k1 (for "
+        "the output gradients are 802, 144, 585 and edge (W_v)_ik carries dV_i1 times x_k1 (for "
         "example 3208 = 802 times 4); for column 2 they are -320.8, -57.6, -234; the green bias "
         "edges carry the output gradients themselves.",
     ("06", "def vec(a, digits=4)"): "Graph of z = alpha1 v1 + alpha2 v2: v1 = (37, 14, 35) and "
@@ -84,28 +84,28 @@ ALT = {
         "feed an add gate giving z = (159.4, 48.8, 122) and the loss. Red edge labels: the add "
         "gate passes dz = (160.4, 28.8, 117) to both products, v1 receives (802, 144, 585), v2 "
         "receives (-320.8, -57.6, -234), alpha1 receives 10433 and alpha2 5458.9.",
-    ("06", "s = scores(q1, k_fixed)\nds = s - y_qk\nnodes"): "Graph of the query: Q and x-tilde-1 = "
+    ("06", "s = scores(q1, K_fixed)\nds = s - y_qk\nnodes"): "Graph of the query: W_q and x-tilde-1 = "
         "(0.5, 0.5, 0.3, 1) give q1 = (3.06, 1.62, 4.8), which meets the three keys in the scores "
         "s1 = 25.5, s2 = 14.82, s3 = 24.78, which feed the loss. The loss sends 28.64, 21.12 and "
         "22.57 back to the scores, and the three edges into q1 carry (28.64, 57.28, 114.6), "
         "(-63.36, 0, 105.6) and (135.4, 22.57, 22.57), which add up to dq1 = (100.7, 79.85, 242.7).",
-    ("06", 'nodes = {"K"'): "Graph of the keys: K feeds three keys k1 = (0.8, 1.3, 4.8), "
+    ("06", 'nodes = {"K"'): "Graph of the keys: W_k feeds three keys k1 = (0.8, 1.3, 4.8), "
         "k2 = (1.1, 0.65, 2.05), k3 = (2.8, 1.5, 5.3), each meeting the fixed query (1, 5, 0.2) in "
         "one score (8.26, 4.76, 11.36). The loss sends 11.4, 11.06 and 9.15 back; each key "
-        "receives its own gradient, for example (11.4, 57, 2.28) for k1, and K receives the sum "
+        "receives its own gradient, for example (11.4, 57, 2.28) for k1, and W_k receives the sum "
         "of dk_j times x-tilde-j transposed over the three edges.",
-    ("06", "dV_start = dv_start"): "Three block equations with the example's numbers, boxes sized "
-        "by matrix shape: dV (3 by 3) = dv (3 by 2) times x transposed (2 by 3); dQ (3 by 4) = dq1 "
-        "(3 by 1) times x-tilde-1 transposed (1 by 4), whose first two columns are equal because "
-        "x-tilde-1 starts 0.5, 0.5; dK (3 by 4) = dk (3 by 3) times x-tilde transposed (3 by 4).",
+    ("06", "dWv_start = dV_start"): "Three block equations with the example's numbers, boxes sized by"
+        " matrix shape: dW_v (3 by 3) = dV (3 by 2) times x transposed (2 by 3); dW_q (3 by 4) = dq1 (3"
+        " by 1) times x-tilde-1 transposed (1 by 4), whose first two columns are equal because "
+        "x-tilde-1 starts 0.5, 0.5; dW_k (3 by 4) = dK (3 by 3) times x-tilde transposed (3 by 4).",
     ("06", "s = np.array([0.8, -0.4])"): "Softmax as a black box: scores s1 = 0.8 and s2 = -0.4 go "
         "in, alpha1 = 0.7685 and alpha2 = 0.2315 come out; for the loss L = alpha1 the gradients "
         "1 and 0 come back from the outputs and 0.1779 and -0.1779 leave towards the scores.",
     ("06", "TOP, MID"): "The softmax as a circuit of gates, drawn twice, for alpha1 and for alpha2: "
-        "s1 and s2 go through exp gates (a = 2.2255, c = 0.6703), an add gate b = 2.8959 and a "
-        "reciprocal gate 1/b = 0.3453, and a multiply gate gives the output. The top branch "
+        "s1 and s2 go through exp gates (E1 = 2.2255, E2 = 0.6703), an add gate C = 2.8959 and a "
+        "reciprocal gate 1/C = 0.3453, and a multiply gate gives the output. The top branch "
         "through the numerator is blue, the mid branch through the denominator orange; each edge "
-        "carries its gradient, and the branches add at a to 0.0799, so s1 receives 0.1779 = "
+        "carries its gradient, and the branches add at E1 to 0.0799, so s1 receives 0.1779 = "
         "alpha1(1 - alpha1) for alpha1 and -0.1779 for alpha2.",
     ("06", 'fig, ax = plt.subplots(figsize=(6, 3.5), facecolor="white")\n'
            "ax.semilogy(np.arange(len(run_values"):

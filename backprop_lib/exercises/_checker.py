@@ -31,25 +31,56 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A typical wrong answer: ``grads(point, dout)`` returns it (one array per gradient)."""
+    """A typical wrong answer: ``grads(point, dout)`` returns it (one array per gradient).
+
+    ``message`` is what the checker says when the reader's answer is this one; it is written as
+    a paragraph (a triple-quoted string) and shown with its line breaks and indentation folded.
+    """
 
     grads: Callable
     kind: str
     message: str
 
+    def __post_init__(self):
+        object.__setattr__(self, "message", " ".join(self.message.split()))
+
 
 @dataclass
 class Exercise:
+    """An exercise as data. ``signature`` is the reader's function as its stub starts, with the
+    gradients it returns: "keys_backward(ds, q, k) -> dk" is called keys_backward, gets the
+    upstream gradient (named ds in the feedback) and the point's q and k, and returns dk, the
+    gradient for k. ``call`` replaces that call when the reader gets something computed from the
+    point (a saved output, a cache); ``grads`` pairs (gradient, variable) names when a gradient
+    is not named d + its variable (delta1 for z1). Without a signature, give ``function``,
+    ``call`` and ``grads`` (and ``upstream``, else "dout") directly."""
+
     name: str
-    function: str  # the name of the reader's function, e.g. "max_backward"
     returns: str  # what it should return, said in words, for the stub message
-    grads: tuple  # ((gradient name, variable name), ...) in the order the reader returns them
     forward: Callable  # forward(**point) -> the output whose upstream gradient is dout
-    call: Callable  # call(fn, point, dout) -> whatever the reader's function returns
     cases: Callable  # cases(rng) -> list[Case]; the first is the chapter's setting
+    signature: str = ""  # the reader's function, "name(upstream, arg, ...) -> dgrad, ..."
     mistakes: tuple = ()
     summed_over: str = "the examples of the batch"  # what an extra axis usually means
-    upstream: str = "dout"  # the reader's name for the upstream gradient
+    call: Callable | None = None  # call(fn, point, dout) -> whatever the reader's function returns
+    grads: tuple = ()  # ((gradient name, variable name), ...) in the order the reader returns them
+    upstream: str = ""  # the reader's name for the upstream gradient
+    function: str = ""  # the reader's function, e.g. "max_backward"
+
+    def __post_init__(self):
+        if self.signature:
+            head, _, returned = self.signature.partition("->")
+            self.function, _, params = head.strip().removesuffix(")").partition("(")
+            first, *args = (a.strip() for a in params.split(","))
+            self.upstream = self.upstream or first
+            self.grads = self.grads or tuple(
+                (g, g.removeprefix("grad_") if g.startswith("grad_") else g[1:])
+                for g in returned.replace(",", " ").split())
+            if self.call is None:
+                self.call = lambda fn, point, dout: fn(dout, *(point[a] for a in args))
+        if not (self.function and self.call and self.grads):
+            raise TypeError(f"Exercise {self.name!r}: give a signature, or function, call and grads")
+        self.upstream = self.upstream or "dout"
 
 
 @dataclass
@@ -266,10 +297,14 @@ def _value_feedback(ex, fn, gname, var, g, e, case, point, dout) -> Feedback:
     bad = np.argwhere(relative_error(g, e) > TOL)
     idx = tuple(int(i) for i in bad[0]) if g.ndim else ()
     where = f"{gname}[{', '.join(map(str, idx))}]" if idx else gname
-    return Feedback(False, "entry",
-                    f"{len(bad)} of {e.size} entries of {gname} are wrong. The first is "
-                    f"{where}: expected {_fmt(float(e[idx]))}, your function gives "
-                    f"{_fmt(float(g[idx]))}.", {"index": idx})
+    return wrong_entry(f"{len(bad)} of {e.size} entries of {gname} are wrong. The first is {where}",
+                       float(e[idx]), float(g[idx]), "your function", index=idx)
+
+
+def wrong_entry(what: str, expected: float, given: float, who: str, **details) -> Feedback:
+    """The last resort when no typical mistake fits: name one wrong number, expected and given."""
+    return Feedback(False, "entry", f"{what}: expected {_fmt(expected)} (central differences), "
+                    f"{who} gives {_fmt(given)}.", details)
 
 
 def run(ex: Exercise, fn) -> Feedback:

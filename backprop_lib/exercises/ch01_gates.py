@@ -2,7 +2,7 @@
 
     mul:      f = x y          dx = dout * y,  dy = dout * x          (the switcher)
     max:      f = max(x, y)    the larger input gets dout, the other 0 (the router)
-    sigmoid:  s = sigma(z)     dz = dout * s (1 - s)
+    sigmoid:  a = sigma(z)     dz = dout * a (1 - a)
 
 Derived in: chapters/01_computational_graphs.ipynb
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import sigmoid
-from ._checker import Case, Exercise, Mistake
+from ._checker import Case, Exercise, Feedback, Mistake, wrong_entry
 
 
 def _pair(rng, far: float = 0.0):
@@ -31,60 +31,53 @@ def _pairs(rng, n=4):
 
 
 MUL = Exercise(
-    name="mul_gate", function="mul_backward",
+    name="mul_gate", signature="mul_backward(dout, x, y) -> dx, dy",
     returns="(dx, dy): the gradients of the loss with respect to x and y, two numbers",
-    grads=(("dx", "x"), ("dy", "y")),
-    forward=lambda x, y: np.asarray(x) * np.asarray(y),
-    call=lambda fn, p, dout: fn(dout, p["x"], p["y"]),
-    cases=_pairs,
+    forward=lambda x, y: np.asarray(x) * np.asarray(y), cases=_pairs,
     mistakes=(
-        Mistake(lambda p, d: (d * p["x"], d * p["y"]), "not_swapped",
-                "each input's local gradient is the OTHER input (df/dx = y): the multiply gate "
-                "switches its inputs."),
-        Mistake(lambda _p, d: (d, d), "distributor",
-                "both inputs got dout unchanged: that is the add gate (local gradients 1); "
-                "for f = x y the local gradients are y and x."),
+        Mistake(lambda p, d: (d * p["x"], d * p["y"]), "not_swapped", """
+            each input's local gradient is the OTHER input (df/dx = y): the multiply gate switches its
+            inputs."""),
+        Mistake(lambda _p, d: (d, d), "distributor", """
+            both inputs got dout unchanged: that is the add gate (local gradients 1); for f = x y the
+            local gradients are y and x."""),
     ),
 )
 
 MAX = Exercise(
-    name="max_gate", function="max_backward",
+    name="max_gate", signature="max_backward(dout, x, y) -> dx, dy",
     returns="(dx, dy): dout for the larger input and 0 for the other, two numbers",
-    grads=(("dx", "x"), ("dy", "y")),
-    forward=lambda x, y: np.maximum(x, y),
-    call=lambda fn, p, dout: fn(dout, p["x"], p["y"]),
-    cases=_pairs,
+    forward=lambda x, y: np.maximum(x, y), cases=_pairs,
     mistakes=(
-        Mistake(lambda _p, d: (d, d), "distributor",
-                "both inputs got dout: that is the add gate. The max gate routes: only the "
-                "input that won (the larger one) affects f, so the other gets 0."),
-        Mistake(lambda p, d: (d * (p["x"] < p["y"]), d * (p["y"] < p["x"])), "swapped",
-                "the gradient went to the smaller input; it belongs to the larger one, the "
-                "only input that f depends on near this point."),
+        Mistake(lambda _p, d: (d, d), "distributor", """
+            both inputs got dout: that is the add gate. The max gate routes: only the input that won
+            (the larger one) affects f, so the other gets 0."""),
+        Mistake(lambda p, d: (d * (p["x"] < p["y"]), d * (p["y"] < p["x"])), "swapped", """
+            the gradient went to the smaller input; it belongs to the larger one, the only input that f
+            depends on near this point."""),
         Mistake(lambda p, _d: (max(p["x"], p["y"]) * (p["x"] > p["y"]),
-                              max(p["x"], p["y"]) * (p["y"] > p["x"])), "value",
-                "you routed the forward value max(x, y); backward routes the upstream "
-                "gradient dout."),
+                              max(p["x"], p["y"]) * (p["y"] > p["x"])),
+                "value", """
+            you routed the forward value max(x, y); backward routes the upstream gradient dout."""),
     ),
 )
 
 
 def _logits(rng):
-    return [Case({"s": float(np.round(v, 2))}) for v in rng.uniform(-4, 4, size=4)]
+    return [Case({"z": float(np.round(v, 2))}) for v in rng.uniform(-4, 4, size=4)]
 
 
 SIGMOID = Exercise(
-    name="sigmoid_gate", function="sigmoid_gate_backward",
-    returns="ds = dL/ds, one number, computed from dout and the saved output a",
-    grads=(("ds", "s"),),
-    forward=lambda s: sigmoid(np.asarray(s)),
-    call=lambda fn, p, dout: fn(dout, float(sigmoid(np.asarray(p["s"])))),
+    name="sigmoid_gate", signature="sigmoid_gate_backward(dout, a) -> dz",
+    returns="dz = dL/dz, one number, computed from dout and the saved output a",
+    forward=lambda z: sigmoid(np.asarray(z)),
+    call=lambda fn, p, dout: fn(dout, float(sigmoid(np.asarray(p["z"])))),
     cases=_logits,
     mistakes=(
-        Mistake(lambda p, d: (d * sigmoid(np.asarray(p["s"])),), "local",
-                "you multiplied dout by a; the local gradient is da/ds = a (1 - a)."),
-        Mistake(lambda p, d: (d * (1 - sigmoid(np.asarray(p["s"]))),), "local",
-                "you multiplied dout by (1 - a); the local gradient is da/ds = a (1 - a)."),
+        Mistake(lambda p, d: (d * sigmoid(np.asarray(p["z"])),), "local", """
+            you multiplied dout by a; the local gradient is da/dz = a (1 - a)."""),
+        Mistake(lambda p, d: (d * (1 - sigmoid(np.asarray(p["z"]))),), "local", """
+            you multiplied dout by (1 - a); the local gradient is da/dz = a (1 - a)."""),
     ),
 )
 
@@ -273,8 +266,6 @@ class EngineExercise:
     function = "backward"
 
     def run(self, fn):
-        from ._checker import Feedback
-
         for i, (what, leaves, build) in enumerate(_ENGINE_CASES):
             label = f"case {i + 1} of {len(_ENGINE_CASES)}: {what}"
             meter = _Meter()
@@ -319,10 +310,8 @@ class EngineExercise:
                        for k in want):
                     return Feedback(False, kind, f"{message}\n  (Failing: {label}.)", {"case": i})
             k = next(k for k in want if abs(given[k] - want[k]) > 1e-5 * max(1.0, abs(want[k])))
-            return Feedback(False, "entry",
-                            f"the gradient of {k} is wrong on {label}: expected "
-                            f"{want[k]:.6g} (central differences), your backward gives "
-                            f"{given[k]:.6g}.", {"case": i})
+            return wrong_entry(f"the gradient of {k} is wrong on {label}", want[k], given[k],
+                               "your backward", case=i)
         return Feedback(True, "pass",
                         f"Correct: backward passes all {len(_ENGINE_CASES)} graphs (a simple "
                         "graph, a reused node, a diamond and a chain of 40 diamonds): every "

@@ -28,17 +28,13 @@ def _dx_without_transpose(W, x, dout):
 
 
 WX_NORM_SQ = Exercise(
-    name="wx_norm_sq", function="wx_norm_sq_backward",
+    name="wx_norm_sq", signature="wx_norm_sq_backward(dout, W, x) -> dW, dx",
     returns="(dW, dx): dW with the shape (m, n) of W and dx with the shape (n,) of x",
-    grads=(("dW", "W"), ("dx", "x")),
-    forward=_wx,
-    call=lambda fn, p, dout: fn(dout, p["W"], p["x"]),
-    cases=_wx_cases,
+    forward=_wx, cases=_wx_cases,
     mistakes=(
-        Mistake(lambda p, d: (None, _dx_without_transpose(p["W"], p["x"], d)),
-                "no_transpose",
-                "you multiplied by W; the gradient flows back through W transposed: "
-                "dx = W^T dq with dq = 2 q dout."),
+        Mistake(lambda p, d: (None, _dx_without_transpose(p["W"], p["x"], d)), "no_transpose", """
+            you multiplied by W; the gradient flows back through W transposed: dx = W^T dq with dq = 2 q
+            dout."""),
     ),
 )
 
@@ -53,21 +49,17 @@ def _abs_cases(rng):
 
 
 ABS = Exercise(
-    name="abs_vjp", function="abs_vjp",
+    name="abs_vjp", signature="abs_vjp(dout, x) -> dx",
     returns="dx with the shape of x: dout where x > 0 and -dout where x < 0",
-    grads=(("dx", "x"),),
-    forward=lambda x: np.abs(x),
-    call=lambda fn, p, dout: fn(dout, p["x"]),
-    cases=_abs_cases,
+    forward=lambda x: np.abs(x), cases=_abs_cases,
     mistakes=(
-        Mistake(lambda _p, d: (d,), "identity",
-                "you passed dout through unchanged; where x < 0, |x| = -x, so the local "
-                "gradient there is -1."),
-        Mistake(lambda p, d: (d * np.abs(p["x"]),), "value",
-                "you multiplied dout by |x|, the forward value; the local gradient is sign(x)."),
-        Mistake(lambda p, d: (np.where(p["x"] > 0, d, 0.0),), "relu",
-                "that is the ReLU's VJP (0 where x < 0); |x| does not flatten the negative "
-                "side, it mirrors it: the local gradient there is -1."),
+        Mistake(lambda _p, d: (d,), "identity", """
+            you passed dout through unchanged; where x < 0, |x| = -x, so the local gradient there is -1."""),
+        Mistake(lambda p, d: (d * np.abs(p["x"]),), "value", """
+            you multiplied dout by |x|, the forward value; the local gradient is sign(x)."""),
+        Mistake(lambda p, d: (np.where(p["x"] > 0, d, 0.0),), "relu", """
+            that is the ReLU's VJP (0 where x < 0); |x| does not flatten the negative side, it mirrors
+            it: the local gradient there is -1."""),
     ),
 )
 

@@ -25,33 +25,25 @@ def _col_cases(rng):
 
 
 LINEAR_ROWS = Exercise(
-    name="linear_rows", function="linear_backward_rows",
+    name="linear_rows", signature="linear_backward_rows(dY, X, W) -> dX, dW, db",
     returns="(dX, dW, db) with the shapes of X (N, D_in), W (D_in, D_out) and b (D_out,)",
-    grads=(("dX", "X"), ("dW", "W"), ("db", "b")),
-    forward=lambda X, W, b: X @ W + b,
-    call=lambda fn, p, dY: fn(dY, p["X"], p["W"]),
-    cases=_row_cases,
+    forward=lambda X, W, b: X @ W + b, cases=_row_cases,
     mistakes=(
-        Mistake(lambda _p, d: (None, None, d[0]), "batch_sum",
-                "you took the first example's row of dY; b is added to every row, so db "
-                "sums the rows of dY over the whole batch."),
+        Mistake(lambda _p, d: (None, None, d[0]), "batch_sum", """
+            you took the first example's row of dY; b is added to every row, so db sums the rows of dY
+            over the whole batch."""),
     ),
-    upstream="dY",
 )
 
 LINEAR_COLS = Exercise(
-    name="linear_cols", function="linear_backward_cols",
+    name="linear_cols", signature="linear_backward_cols(dZ, W, X) -> dW, dX, db",
     returns="(dW, dX, db) with the shapes of W (D_out, D_in), X (D_in, N) and b (D_out,)",
-    grads=(("dW", "W"), ("dX", "X"), ("db", "b")),
-    forward=lambda W, X, b: W @ X + b[:, None],
-    call=lambda fn, p, dZ: fn(dZ, p["W"], p["X"]),
-    cases=_col_cases,
+    forward=lambda W, X, b: W @ X + b[:, None], cases=_col_cases,
     mistakes=(
-        Mistake(lambda _p, d: (None, None, d.sum(axis=0)), "batch_sum",
-                "you summed dZ over its rows (axis 0), which mixes the outputs; in the column "
-                "convention the examples are the columns, so db sums over axis 1."),
+        Mistake(lambda _p, d: (None, None, d.sum(axis=0)), "batch_sum", """
+            you summed dZ over its rows (axis 0), which mixes the outputs; in the column convention the
+            examples are the columns, so db sums over axis 1."""),
     ),
-    upstream="dZ",
 )
 
 EXERCISES = [LINEAR_ROWS, LINEAR_COLS]

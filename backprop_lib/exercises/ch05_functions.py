@@ -28,18 +28,17 @@ def _tanh_cases(rng):
 
 
 TANH = Exercise(
-    name="tanh_function", function="Tanh.backward",
+    name="tanh_function", signature="Tanh.backward(ctx, grad_output) -> grad_z",
     returns="the gradient with respect to z, an array with the shape of z",
-    grads=(("grad_z", "z"),),
     forward=lambda z: np.tanh(z),
     call=lambda cls, p, dout: _apply(cls, dout, p["z"]),
     cases=_tanh_cases,
     mistakes=(
-        Mistake(lambda p, d: (d * (1 - np.tanh(p["z"])),), "local",
-                "the local derivative of tanh is 1 - t^2 (t squared), not 1 - t."),
-        Mistake(lambda p, d: (d * (1 - p["z"] ** 2),), "local",
-                "you used the input z in 1 - z^2; the derivative is 1 - t^2 with the saved "
-                "output t = tanh(z)."),
+        Mistake(lambda p, d: (d * (1 - np.tanh(p["z"])),), "local", """
+            the local derivative of tanh is 1 - t^2 (t squared), not 1 - t."""),
+        Mistake(lambda p, d: (d * (1 - p["z"] ** 2),), "local", """
+            you used the input z in 1 - z^2; the derivative is 1 - t^2 with the saved output t =
+            tanh(z)."""),
     ),
     upstream="grad_output",
 )
@@ -51,17 +50,16 @@ def _matmul_cases(rng):
 
 
 MATMUL = Exercise(
-    name="matmul_function", function="MatMul.backward",
+    name="matmul_function", signature="MatMul.backward(ctx, grad_output) -> grad_a, grad_b",
     returns="a tuple (grad_a, grad_b), one gradient per forward input,\nin the order of "
             "forward's arguments, with the shapes of a (n, k) and b (k, m)",
-    grads=(("grad_a", "a"), ("grad_b", "b")),
     forward=lambda a, b: a @ b,
     call=lambda cls, p, dout: _apply(cls, dout, p["a"], p["b"]),
     cases=_matmul_cases,
     mistakes=(
-        Mistake(lambda p, d: (p["a"].T @ d, d @ p["b"].T), "order",
-                "the two gradients are swapped: backward returns one gradient per forward "
-                "input, in the order forward received them (a, then b)."),
+        Mistake(lambda p, d: (p["a"].T @ d, d @ p["b"].T), "order", """
+            the two gradients are swapped: backward returns one gradient per forward input, in the order
+            forward received them (a, then b)."""),
     ),
     upstream="grad_output",
 )

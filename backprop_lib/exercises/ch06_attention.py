@@ -1,8 +1,8 @@
-"""Chapter 6 exercises: attention, one piece at a time (one key per column).
+"""Chapter 6 exercises: attention, one piece at a time (one key or value per column).
 
-    z = v alpha          dv = dz alpha^T          v (d, n), alpha (n,), z (d,)
-    e = k^T q            dk = q de^T              q (d,), k (d, n), e (n,)
-                         dq = k de   (a sum over the keys)
+    z = V alpha          dV = dz alpha^T          V (d, n), alpha (n,), z (d,)
+    s = K^T q            dK = q ds^T              q (d,), K (d, n), s (n,)
+                         dq = K ds   (a sum over the keys)
 
 Derived in: chapters/06_attention_components.ipynb
 """
@@ -18,59 +18,47 @@ _DN = [(3, 4), (2, 2), (4, 1), (2, 5)]  # (d, n): the chapter's sizes, square, o
 
 
 def _score_cases(rng):
-    return [Case({"q": rng.normal(size=d), "k": rng.normal(size=(d, n))}) for d, n in _DN]
+    return [Case({"q": rng.normal(size=d), "K": rng.normal(size=(d, n))}) for d, n in _DN]
 
 
 KEYS = Exercise(
-    name="keys_gradient", function="keys_backward",
-    returns="dk = dL/dk with the shape (d, n) of k: column j is de_j q",
-    grads=(("dk", "k"),),
-    forward=lambda q, k: q @ k,
-    call=lambda fn, p, de: fn(de, p["q"], p["k"]),
-    cases=_score_cases,
+    name="keys_gradient", signature="keys_backward(ds, q, K) -> dK",
+    returns="dK = dL/dK with the shape (d, n) of K: column j is ds_j q",
+    forward=lambda q, K: q @ K, cases=_score_cases,
     mistakes=(
-        Mistake(lambda p, d: (p["k"] * d,), "wrong_factor",
-                "you scaled the keys themselves; e_j = q . k_j, so de_j/dk_j = q: column j of "
-                "dk is de_j times the query q."),
+        Mistake(lambda p, d: (p["K"] * d,), "wrong_factor", """
+            you scaled the keys themselves; s_j = q . k_j, so ds_j/dk_j = q: column j of dK is ds_j
+            times the query q."""),
     ),
-    upstream="de",
 )
 
 QUERY = Exercise(
-    name="query_gradient", function="query_backward",
-    returns="dq = dL/dq with the shape (d,) of q: every key contributes de_j k_j",
-    grads=(("dq", "q"),),
-    forward=lambda q, k: q @ k,
-    call=lambda fn, p, de: fn(de, p["k"]),
-    cases=_score_cases,
+    name="query_gradient", signature="query_backward(ds, K) -> dq",
+    returns="dq = dL/dq with the shape (d,) of q: every key contributes ds_j k_j",
+    forward=lambda q, K: q @ K, cases=_score_cases,
     mistakes=(
-        Mistake(lambda p, d: (p["k"][:, 0] * d[0],), "batch_sum",
-                "that is only the first key's contribution; the query meets every key, so dq "
-                "sums de_j k_j over all of them."),
+        Mistake(lambda p, d: (p["K"][:, 0] * d[0],), "batch_sum", """
+            that is only the first key's contribution; the query meets every key, so dq sums ds_j k_j
+            over all of them."""),
     ),
     summed_over="the keys",
-    upstream="de",
 )
 
 
 def _value_cases(rng):
-    return [Case({"v": rng.normal(size=(d, n)), "alpha": softmax(rng.normal(size=n))})
+    return [Case({"V": rng.normal(size=(d, n)), "alpha": softmax(rng.normal(size=n))})
             for d, n in _DN]
 
 
 VALUES = Exercise(
-    name="values_gradient", function="values_backward",
-    returns="dv = dL/dv with the shape (d, n) of v: column j is alpha_j dz",
-    grads=(("dv", "v"),),
-    forward=lambda v, alpha: v @ alpha,
-    call=lambda fn, p, dz: fn(dz, p["alpha"]),
-    cases=_value_cases,
+    name="values_gradient", signature="values_backward(dz, alpha) -> dV",
+    returns="dV = dL/dV with the shape (d, n) of V: column j is alpha_j dz",
+    forward=lambda V, alpha: V @ alpha, cases=_value_cases,
     mistakes=(
-        Mistake(lambda p, d: (np.tile(d[:, None], (1, p["v"].shape[1])),), "weights",
-                "every column got dz unscaled; value j enters z with weight alpha_j, so its "
-                "gradient is alpha_j dz."),
+        Mistake(lambda p, d: (np.tile(d[:, None], (1, p["V"].shape[1])),), "weights", """
+            every column got dz unscaled; value j enters z with weight alpha_j, so its gradient is
+            alpha_j dz."""),
     ),
-    upstream="dz",
 )
 
 EXERCISES = [VALUES, QUERY, KEYS]

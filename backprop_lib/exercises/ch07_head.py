@@ -31,21 +31,17 @@ def _scores(Q, K):
 
 
 SCALED_SCORES = Exercise(
-    name="scaled_scores", function="scores_backward",
+    name="scaled_scores", signature="scores_backward(dS, Q, K) -> dQ, dK",
     returns="(dQ, dK), each with the shape (B, d_k, T) of Q and K",
-    grads=(("dQ", "Q"), ("dK", "K")),
-    forward=_scores,
-    call=lambda fn, p, dS: fn(dS, p["Q"], p["K"]),
-    cases=_score_cases,
+    forward=_scores, cases=_score_cases,
     mistakes=(
-        Mistake(lambda p, d: (p["K"] @ d, p["Q"] @ _t(d)), "scale",
-                "the scale is missing: S = K^T Q / sqrt(d_k), so both gradients carry the "
-                "factor 1 / sqrt(d_k), with d_k = Q.shape[-2]."),
-        Mistake(lambda p, d: (p["K"] @ d / p["Q"].shape[-2], p["Q"] @ _t(d) / p["Q"].shape[-2]),
-                "scale", "you divided by d_k; the scale is 1 / sqrt(d_k)."),
+        Mistake(lambda p, d: (p["K"] @ d, p["Q"] @ _t(d)), "scale", """
+            the scale is missing: S = K^T Q / sqrt(d_k), so both gradients carry the factor 1 /
+            sqrt(d_k), with d_k = Q.shape[-2]."""),
+        Mistake(lambda p, d: (p["K"] @ d / p["Q"].shape[-2], p["Q"] @ _t(d) / p["Q"].shape[-2]), "scale", """
+            you divided by d_k; the scale is 1 / sqrt(d_k)."""),
     ),
     summed_over="the sequences of the batch",
-    upstream="dS",
 )
 
 
@@ -54,23 +50,20 @@ def _softmax_cases(rng):
 
 
 SOFTMAX_KEYS = Exercise(
-    name="softmax_keys", function="softmax_keys_backward",
+    name="softmax_keys", signature="softmax_keys_backward(dA, A) -> dS",
     returns="dS with the shape (B, T, T) of S, computed from dA and the saved weights A",
-    grads=(("dS", "S"),),
     forward=lambda S: softmax(S, axis=-2),
     call=lambda fn, p, dA: fn(dA, softmax(p["S"], axis=-2)),
     cases=_softmax_cases,
     mistakes=(
-        Mistake(lambda p, d: (_wrong_axis(p["S"], d),), "axis",
-                "you summed over the last axis (the queries). The softmax normalises each "
-                "column over the keys, axis -2, and its VJP sums over that same axis "
-                "(keepdims=True keeps it broadcastable)."),
-        Mistake(lambda p, d: (d * softmax(p["S"], axis=-2) * (1 - softmax(p["S"], axis=-2)),),
-                "diagonal", "you kept only the diagonal of each column's softmax Jacobian; "
-                "the shared denominator adds -A_i A_k terms: dS = A * (dA - sum(A * dA))."),
+        Mistake(lambda p, d: (_wrong_axis(p["S"], d),), "axis", """
+            you summed over the last axis (the queries). The softmax normalises each column over the
+            keys, axis -2, and its VJP sums over that same axis (keepdims=True keeps it broadcastable)."""),
+        Mistake(lambda p, d: (d * softmax(p["S"], axis=-2) * (1 - softmax(p["S"], axis=-2)),), "diagonal", """
+            you kept only the diagonal of each column's softmax Jacobian; the shared denominator adds
+            -A_i A_k terms: dS = A * (dA - sum(A * dA))."""),
     ),
     summed_over="the sequences of the batch",
-    upstream="dA",
 )
 
 
@@ -85,19 +78,15 @@ def _projection_cases(rng):
 
 
 PROJECTION = Exercise(
-    name="projection_weight", function="projection_weight_backward",
+    name="projection_weight", signature="projection_weight_backward(dP, X) -> dW",
     returns="dW with the shape (p, d) of W:\none matrix, shared by every sequence in the batch",
-    grads=(("dW", "W"),),
-    forward=lambda W, X: W @ X,
-    call=lambda fn, p, dP: fn(dP, p["X"]),
-    cases=_projection_cases,
+    forward=lambda W, X: W @ X, cases=_projection_cases,
     mistakes=(
-        Mistake(lambda p, d: (d[0] @ _t(p["X"][0]),), "batch_sum",
-                "that is only the first sequence's contribution; W is used by every sequence "
-                "of the batch, so dW sums dP_b X_b^T over b."),
+        Mistake(lambda p, d: (d[0] @ _t(p["X"][0]),), "batch_sum", """
+            that is only the first sequence's contribution; W is used by every sequence of the batch, so
+            dW sums dP_b X_b^T over b."""),
     ),
     summed_over="the sequences of the batch",
-    upstream="dP",
 )
 
 
@@ -133,41 +122,37 @@ def _head_grads(p, dZ, *, axis=-2, scaled=True, paths="qkv", transposed_dS=False
 
 
 HEAD = Exercise(
-    name="head_backward", function="head_backward",
+    name="head_backward", signature="head_backward(dZ, cache) -> dX, dWq, dWk, dWv",
     returns="(dX, dWq, dWk, dWv): dX with the shape (B, d_in, T) of X, each dW the shape of "
             "its W\n(one matrix for the whole batch)",
-    grads=(("dX", "X"), ("dWq", "Wq"), ("dWk", "Wk"), ("dWv", "Wv")),
     forward=lambda X, Wq, Wk, Wv, mask: attention_head_forward(X, Wq, Wk, Wv, mask)[0],
     call=lambda fn, p, dZ: fn(dZ, attention_head_forward(p["X"], p["Wq"], p["Wk"], p["Wv"],
                                                          p["mask"])[1]),
     cases=_head_cases,
     mistakes=(
-        Mistake(lambda p, d: _head_grads(p, d, axis=-1), "axis",
-                "the softmax VJP sums over the wrong axis. A holds one query per column, "
-                "normalised over the keys (axis -2): dS = A * (dA - sum over axis -2 of A * dA, "
-                "keepdims=True)."),
-        Mistake(lambda p, d: _head_grads(p, d, scaled=False), "scale",
-                "the 1 / sqrt(d_k) is missing: S = K^T Q / sqrt(d_k), so dQ and dK (and through "
-                "them dWq, dWk and two of the three terms of dX) carry the factor 1 / sqrt(d_k)."),
-        Mistake(lambda p, d: _head_grads(p, d, paths="kv"), "missing_path",
-                "X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and "
-                "the path through the queries is missing: add W_q^T dQ."),
-        Mistake(lambda p, d: _head_grads(p, d, paths="qv"), "missing_path",
-                "X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and "
-                "the path through the keys is missing: add W_k^T dK."),
-        Mistake(lambda p, d: _head_grads(p, d, paths="qk"), "missing_path",
-                "X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and "
-                "the path through the values is missing: add W_v^T dV."),
-        Mistake(lambda p, d: _head_grads(p, d, transposed_dS=True), "transpose",
-                "dS is transposed. S[b, i, j] = k_i . q_j (row = key, column = query), so "
-                "dQ = K dS / sqrt(d_k) and dK = Q dS^T / sqrt(d_k); T x T hides the slip from "
-                "the shapes."),
-        Mistake(lambda p, d: _head_grads(p, d, first_sequence_only=True), "batch_sum",
-                "that is only the first sequence's contribution; every W is shared by all the "
-                "sequences of the batch, so each dW sums dP_b X_b^T over b."),
+        Mistake(lambda p, d: _head_grads(p, d, axis=-1), "axis", """
+            the softmax VJP sums over the wrong axis. A holds one query per column, normalised over the
+            keys (axis -2): dS = A * (dA - sum over axis -2 of A * dA, keepdims=True)."""),
+        Mistake(lambda p, d: _head_grads(p, d, scaled=False), "scale", """
+            the 1 / sqrt(d_k) is missing: S = K^T Q / sqrt(d_k), so dQ and dK (and through them dWq, dWk
+            and two of the three terms of dX) carry the factor 1 / sqrt(d_k)."""),
+        Mistake(lambda p, d: _head_grads(p, d, paths="kv"), "missing_path", """
+            X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and the path
+            through the queries is missing: add W_q^T dQ."""),
+        Mistake(lambda p, d: _head_grads(p, d, paths="qv"), "missing_path", """
+            X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and the path
+            through the keys is missing: add W_k^T dK."""),
+        Mistake(lambda p, d: _head_grads(p, d, paths="qk"), "missing_path", """
+            X reaches the output along three paths (Q = W_q X, K = W_k X, V = W_v X), and the path
+            through the values is missing: add W_v^T dV."""),
+        Mistake(lambda p, d: _head_grads(p, d, transposed_dS=True), "transpose", """
+            dS is transposed. S[b, i, j] = k_i . q_j (row = key, column = query), so dQ = K dS /
+            sqrt(d_k) and dK = Q dS^T / sqrt(d_k); T x T hides the slip from the shapes."""),
+        Mistake(lambda p, d: _head_grads(p, d, first_sequence_only=True), "batch_sum", """
+            that is only the first sequence's contribution; every W is shared by all the sequences of
+            the batch, so each dW sums dP_b X_b^T over b."""),
     ),
     summed_over="the sequences of the batch",
-    upstream="dZ",
 )
 
 EXERCISES = [SCALED_SCORES, SOFTMAX_KEYS, PROJECTION, HEAD]

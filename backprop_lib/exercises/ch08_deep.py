@@ -48,16 +48,16 @@ def _mistakes(axis, other_axis, what):
                 "constants", f"you treated the mean and the variance as constants. Both are computed "
                 f"from every x of the {what}, so dx has two more terms, one through mu and one "
                 "through nu: dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) / sqrt(nu + eps)."),
-        Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, var_path=False),
-                "variance_path", "the path through the mean is there, the path through the variance "
-                "is missing: nu depends on every x too; it adds - xhat * mean(dxhat * xhat)."),
-        Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, mean_path=False),
-                "mean_path", "the path through the variance is there, the path through the mean is "
-                "missing: it adds - mean(dxhat)."),
-        Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, ddof=1),
-                "unbiased", "you used the unbiased variance (dividing by m - 1, np.var(..., ddof=1) "
-                "or torch.var's default). The forward pass normalises with the biased one, dividing "
-                "by m (np.var's default); the running average for evaluation uses the unbiased one."),
+        Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, var_path=False), "variance_path", """
+            the path through the mean is there, the path through the variance is missing: nu depends on
+            every x too; it adds - xhat * mean(dxhat * xhat)."""),
+        Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, mean_path=False), "mean_path", """
+            the path through the variance is there, the path through the mean is missing: it adds -
+            mean(dxhat)."""),
+        Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, ddof=1), "unbiased", """
+            you used the unbiased variance (dividing by m - 1, np.var(..., ddof=1) or torch.var's
+            default). The forward pass normalises with the biased one, dividing by m (np.var's default);
+            the running average for evaluation uses the unbiased one."""),
         Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], other_axis),
                 "axis", f"your means run over the wrong axis: this normalisation averages over the "
                 f"{what} (axis {axis}), so the means in the backward do too (keepdims=True keeps "
@@ -72,12 +72,9 @@ def _bn_cases(rng):
 
 
 BATCHNORM = Exercise(
-    name="batchnorm_backward", function="batchnorm_backward",
+    name="batchnorm_backward", signature="batchnorm_backward(dout, x, gamma) -> dx, dgamma, dbeta",
     returns="(dx, dgamma, dbeta): dx with the shape (N, D) of x, dgamma and dbeta (D,)",
-    grads=(("dx", "x"), ("dgamma", "gamma"), ("dbeta", "beta")),
-    forward=lambda x, gamma, beta: _norm(x, gamma, beta, 0),
-    call=lambda fn, p, d: fn(d, p["x"], p["gamma"]),
-    cases=_bn_cases,
+    forward=lambda x, gamma, beta: _norm(x, gamma, beta, 0), cases=_bn_cases,
     mistakes=_mistakes(0, -1, "batch"),
 )
 
@@ -89,13 +86,10 @@ def _ln_cases(rng):
 
 
 LAYERNORM = Exercise(
-    name="layernorm_backward", function="layernorm_backward",
+    name="layernorm_backward", signature="layernorm_backward(dout, x, gamma) -> dx, dgamma, dbeta",
     returns="(dx, dgamma, dbeta): dx with the shape of x (any leading axes, features last), "
             "dgamma and dbeta (D,)",
-    grads=(("dx", "x"), ("dgamma", "gamma"), ("dbeta", "beta")),
-    forward=lambda x, gamma, beta: _norm(x, gamma, beta, -1),
-    call=lambda fn, p, d: fn(d, p["x"], p["gamma"]),
-    cases=_ln_cases,
+    forward=lambda x, gamma, beta: _norm(x, gamma, beta, -1), cases=_ln_cases,
     mistakes=_mistakes(-1, 0, "features of each example"),
     summed_over="the examples (every leading axis)",
 )

@@ -39,11 +39,9 @@ def _merge_like(dQh, order):
 
 
 SPLIT = Exercise(
-    name="split_heads_backward", function="split_backward",
+    name="split_heads_backward", signature="split_backward(dQh) -> dQ",
     returns="dQ with the shape (B, T, d) of Q: the inverse of the split",
-    grads=(("dQ", "Q"),),
     forward=lambda Q, h: split_heads(Q, h),
-    call=lambda fn, _p, dQh: fn(dQh),
     cases=_split_cases,
     mistakes=(
         Mistake(lambda _p, d: (_merge_like(d, None),), "no_transpose",
@@ -59,7 +57,6 @@ SPLIT = Exercise(
                 "back are the head axis (1) and the token axis (2): transpose(0, 2, 1, 3)."),
     ),
     summed_over="the sequences of the batch",
-    upstream="dQh",
 )
 
 # ---- 2. the output projection with the residual ------------------------------------------------
@@ -83,12 +80,10 @@ def _projection_grads(p, dH, *, identity=True, bias_axes=(0, 1), dZ_transposed=F
 
 
 PROJECTION = Exercise(
-    name="output_projection_residual", function="output_backward",
+    name="output_projection_residual", signature="output_backward(dH, Z, W_O) -> dX, dZ, dW_O, db_O",
     returns="(dX, dZ, dW_O, db_O): dX and dZ with the shape (B, T, d) of X and Z, dW_O (d, d), "
             "db_O (d,)",
-    grads=(("dX", "X"), ("dZ", "Z"), ("dW_O", "W_O"), ("db_O", "b_O")),
     forward=lambda X, Z, W_O, b_O: X + Z @ W_O.T + b_O,
-    call=lambda fn, p, dH: fn(dH, p["Z"], p["W_O"]),
     cases=_projection_cases,
     mistakes=(
         Mistake(lambda p, d: _projection_grads(p, d, identity=False), "residual",
@@ -108,7 +103,6 @@ PROJECTION = Exercise(
                 "sum dH over both B and T, dH.sum(axis=(0, 1))."),
     ),
     summed_over="the tokens (all B sequences and T positions)",
-    upstream="dH",
 )
 
 # ---- 3. one whole block, end to end ------------------------------------------------------------

@@ -38,26 +38,26 @@ class AddMulGraph:
 
 
 class NeuronGraph:
-    """The sigmoid neuron f = sigma(w0 x0 + w1 x1 + w2): five sliders and a gate switch."""
+    """The sigmoid neuron f = sigma(w1 x1 + w2 x2 + b): five sliders and a gate switch."""
 
-    DEFAULTS = {"w0": 2.0, "w1": -3.0, "w2": -3.0, "x0": -1.0, "x1": -2.0}
+    DEFAULTS = {"w1": 2.0, "w2": -3.0, "b": -3.0, "x1": -1.0, "x2": -2.0}
 
     def __init__(self):
         self.view = LiveGraph(digits=2)
 
     def controls(self) -> dict:
-        tip = "{} of the neuron f = sigmoid(w0 x0 + w1 x1 + w2): the graph shows the new numbers"
-        what = {"w0": "weight w0", "w1": "weight w1", "w2": "bias w2", "x0": "input x0",
-                "x1": "input x1"}
+        tip = "{} of the neuron f = sigmoid(w1 x1 + w2 x2 + b): the graph shows the new numbers"
+        what = {"w1": "weight w1", "w2": "weight w2", "b": "bias b", "x1": "input x1",
+                "x2": "input x2"}
         sliders = {k: FloatSlider(value=v, min=-4.0, max=4.0, step=0.25, tooltip=tip.format(what[k]))
                    for k, v in self.DEFAULTS.items()}
         return {**sliders, "collapsed": Checkbox(value=False, description="one sigmoid gate",
                                                  tooltip="one sigmoid gate instead of its four gates")}
 
-    def update(self, w0=2.0, w1=-3.0, w2=-3.0, x0=-1.0, x1=-2.0, collapsed=False):
+    def update(self, w1=2.0, w2=-3.0, b=-3.0, x1=-1.0, x2=-2.0, collapsed=False):
         build = sigmoid_neuron_collapsed if collapsed else sigmoid_neuron_gates
-        nodes = build(w=(w0, w1, w2), x=(x0, x1))
+        nodes = build(w=(w1, w2), b=b, x=(x1, x2))
         nodes["out"].backward()
-        s, f = nodes["s"].value, nodes["out"].value
-        self.view.show(nodes["out"], title=f"sigmoid neuron: s = {s:.2f}, f = {f:.2f}")
+        z, f = nodes["z"].value, nodes["out"].value
+        self.view.show(nodes["out"], title=f"sigmoid neuron: z = {z:.2f}, f = {f:.2f}")
         return nodes

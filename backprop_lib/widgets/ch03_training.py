@@ -21,10 +21,10 @@ STEPS = 100
 
 
 class TrainingCurve:
-    """Loss against step for Z = W X + b on (X, Y) (columns are examples), from W0, b = 0."""
+    """Loss against step for Z = W X + b fitted to targets y (columns are examples), from W0, b = 0."""
 
-    def __init__(self, X, Y):
-        self.X, self.Y = X, Y
+    def __init__(self, X, y):
+        self.X, self.y = X, y
         self.lr_max = max_stable_lr(X)
         # The axes are drawn once; a slider move redraws the curve and the texts only. Two
         # fixed loss ranges keep curves comparable.
@@ -52,7 +52,7 @@ class TrainingCurve:
 
     def update(self, lr=0.05, w11=0.0, w12=0.0, w21=0.0, w22=0.0):
         W0 = np.array([[w11, w12], [w21, w22]])
-        run = train_linear(self.X, self.Y, W0, np.zeros(2), lr, steps=STEPS)
+        run = train_linear(self.X, self.y, W0, np.zeros(2), lr, steps=STEPS)
         finite = run.losses[np.isfinite(run.losses)]  # an overflowed last loss is not drawn
         growing = run.diverged or lr > self.lr_max  # above the limit the loss grows, sooner or later
         top = 1e4 if finite.max() < 1e4 else 1e13

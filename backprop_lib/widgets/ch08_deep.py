@@ -20,10 +20,10 @@ MAX_DEPTH = 30
 
 
 class GradientFlowWidget:
-    """``interact(w.update, **w.controls())`` shows the widget; X (N, D_in), T (N, 1)."""
+    """``interact(w.update, **w.controls())`` shows the widget; X (N, D_in), targets y (N, 1)."""
 
-    def __init__(self, X, T, *, width: int = 32, steps: int = 10, seed: int = 1):
-        self.X, self.T = np.asarray(X, dtype=float), np.asarray(T, dtype=float)
+    def __init__(self, X, y, *, width: int = 32, steps: int = 10, seed: int = 1):
+        self.X, self.y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
         self.width, self.steps, self.seed = int(width), int(steps), int(seed)
         self.fig = fig = LiveFigure(figsize=(9.0, 3.6), alt=(
             "Left, the norm of dL/da for every layer on a log scale; right, the loss of a short "
@@ -62,12 +62,12 @@ class GradientFlowWidget:
         """(||dL/da^l|| for l = 1 .. depth-1, the losses of the short training run)."""
         norm = "batch" if batchnorm else None
         init = "he" if activation == "relu" else "xavier"
-        sizes = [self.X.shape[1]] + [self.width] * (int(depth) - 1) + [self.T.shape[1]]
+        sizes = [self.X.shape[1]] + [self.width] * (int(depth) - 1) + [self.y.shape[1]]
         params = init_mlp(sizes, init=init, scale=scale, norm=norm, seed=self.seed)
         kw = dict(activation=activation, norm=norm, residual=bool(residual))
         with np.errstate(over="ignore", invalid="ignore"):
-            _, back = mlp_gradients(self.X, self.T, params, **kw)
-        run = train_mlp(self.X, self.T, params, steps=self.steps, lr=LR[activation], **kw)
+            _, back = mlp_gradients(self.X, self.y, params, **kw)
+        run = train_mlp(self.X, self.y, params, steps=self.steps, lr=LR[activation], **kw)
         return back.da_norms[1:], run
 
     def update(self, depth=20, activation="sigmoid", scale=1.0, batchnorm=False, residual=False):

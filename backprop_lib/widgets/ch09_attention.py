@@ -60,7 +60,7 @@ class TrainingAttentionView:
                 ylabel="loss (cross-entropy)")
         ax2.grid(True, which="major", alpha=0.3)
         # titles with text of their final length, so that the layout and the crop leave room
-        self.map_title = ax1.set_title(f"block 0, head 0, step {self.steps[-1]}")
+        self.map_title = ax1.set_title(f"block 1, head 1, step {self.steps[-1]}")
         self.loss_title = ax2.set_title(f"loss at step {self.steps[-1]}: 0.000")
         fig.tight_layout()
         fig.changing(self.heat, self.so_far, self.now, self.map_title, self.loss_title)
@@ -70,19 +70,20 @@ class TrainingAttentionView:
 
         spacing = self.steps[1] - self.steps[0] if len(self.steps) > 1 else 1
         return dict(
-            block=IntSlider(value=0, min=0, max=self.n_blocks - 1, description="block",
-                            tooltip="which block's attention is shown (0 = the first, nearest the input)"),
-            head=IntSlider(value=0, min=0, max=self.h - 1, description="head",
+            block=IntSlider(value=1, min=1, max=self.n_blocks, description="block",
+                            tooltip="which block's attention is shown (1 = the first, nearest the input)"),
+            head=IntSlider(value=1, min=1, max=self.h, description="head",
                            tooltip="which head of that block: the map on the left changes"),
             step=IntSlider(value=self.steps[-1], min=self.steps[0], max=self.steps[-1], step=spacing,
                            description="step",
                            tooltip="training step: the map recorded then and the loss curve up to it"))
 
-    def update(self, block=0, head=0, step=None):
+    def update(self, block=1, head=1, step=None):
+        """Show head ``head`` of block ``block`` (both counted from 1) at the last map <= step."""
         step = self.steps[-1] if step is None else int(step)
         i = max(int(np.searchsorted(self.steps, step, side="right")) - 1, 0)  # the last map <= step
         s = self.steps[i]
-        self.heat.set_data(self.maps[i, int(block), int(head)])
+        self.heat.set_data(self.maps[i, int(block) - 1, int(head) - 1])
         self.map_title.set_text(f"block {int(block)}, head {int(head)}, step {s}")
         self.so_far.set_data(np.arange(s + 1), self.losses[:s + 1])
         self.now.set_data([s], [self.losses[s]])

@@ -93,7 +93,7 @@ def relu(z) -> np.ndarray:
 
 @checked(a="*", dout="=a")
 def relu_backward(dout, a) -> np.ndarray:
-    """dz = dout * [a > 0], where a = relu(z) is the saved output (a > 0 exactly when z > 0).
+    """dz = dout * 1[a > 0], where a = relu(z) is the saved output (a > 0 exactly when z > 0).
 
     At z = 0 the derivative is taken as 0, as PyTorch does. Any shape (vectorized.relu_vjp is
     the one-vector form of Chapter 2).

@@ -1,24 +1,24 @@
-"""Attention, piece by piece:  z = v alpha,  v = V x + b,  s = k^T q,  alpha = softmax(s).
+"""Attention, piece by piece:  z = V alpha,  V = Wv X + b 1^T,  s = K^T q,  alpha = softmax(s).
 
 One vocabulary for Chapters 6 and 7: every function takes the batched matrices of Chapter 7
 (one query, key or value per column) and a single query as the special case of one column.
 
-    Z = V A              dV = dZ A^T,  dA = V^T dZ             (z = v alpha for one query)
+    Z = V A              dV = dZ A^T,  dA = V^T dZ             (z = V alpha for one query)
     P = W X              dW = dP X^T (summed over a batch),  dX = W^T dP
-    v = V x + b 1^T      dV = dv x^T,  db = dv 1 (sum over columns),  dx = V^T dv
-    S = c K^T Q          dQ = c K dS,  dK = c Q dS^T           (s = k^T q for one query, c = 1)
+    V = Wv X + b 1^T     dWv = dV X^T,  db = dV 1 (sum over columns),  dX = Wv^T dV
+    S = scale K^T Q      dQ = scale K dS,  dK = scale Q dS^T   (s = K^T q for one query, scale 1)
     softmax as a circuit: E_m = exp(s_m), C = sum_m E_m, alpha_m = E_m / C
         path through E_m (top):  d alpha_m / d s_j = 1[m = j] alpha_m
         path through C   (mid):  d alpha_m / d s_j = -alpha_m alpha_j     (sum: the Jacobian)
 
 Shapes: V (d, n) holds one value per column and A (n, T) one column of weights per query
-(alpha (n,) for one query); X (m, T); Q (d, T), K (d, n), S (n, T); each may carry a leading
+(alpha (n,) for one query); X (D_in, T); Q (d, T), K (d, n), S (n, T); each may carry a leading
 batch axis B. Every gradient has the shape of its variable.
 
 The three training programs of the source notes (values, query, keys) are at the end, with the
 query program's update also available exactly as the source wrote it (it is not the gradient).
-They train the weights Wv, Wq, Wk (the notes call them V, Q, K): V = Wv x + b 1^T holds the
-values, q = Wq x1 the query and K = Wk x the keys, as in Chapter 7.
+They train the weights Wv, Wq, Wk (the notes call them V, Q, K): V = Wv X + b 1^T holds the
+values, q_1 = Wq x̃_1 the query and K = Wk X̃ the keys (X̃: X with a row of ones), as in Chapter 7.
 
 Derived in: chapters/06_attention_components.ipynb (one query),
             chapters/07_attention_head.ipynb (batched)
@@ -60,16 +60,16 @@ def weighted_values_backward(dZ, V, A):
 
 @checked(W="d m", b="d", X="m n")
 def value_layer(W, b, X) -> np.ndarray:
-    """v = W x + b 1^T (b added to every column).  W (d, m), b (d,), X (m, n) -> v (d, n).
+    """V = W X + b 1^T (b added to every column).  W (d, D_in), b (d,), X (D_in, n) -> V (d, n).
 
-    The linear layer in the column layout (linear.linear_forward_col); Chapter 6 calls W V.
+    The linear layer in the column layout (linear.linear_forward_col); Chapter 6 calls W W_v.
     """
     return W @ X + b[:, None]
 
 
 @checked(W="d m", X="m n", dv="d n")
 def value_layer_backward(dv, W, X):
-    """dW = dv x^T, db = sum of the columns of dv (b is shared by all columns), dx = W^T dv."""
+    """dW = dV X^T, db = sum of the columns of dV (b is shared by all columns), dX = W^T dV (dv: dV)."""
     return dv @ X.T, dv.sum(axis=1), W.T @ dv
 
 
@@ -136,10 +136,11 @@ def softmax_branches(s):
 def query_update_as_written(dq, x1) -> np.ndarray:
     """The source program's step for Wq = [W | b]: NOT the gradient (kept to reproduce it).
 
-    Julia: dQ = dq' .* x[1:end-1]' (element-wise product of two rows), broadcast over the rows
-    of W, so row i of the weight step is dq_j x_j for every i, where the gradient is dq_i x_j.
-    The bias column gets dq, which is right. Only runs when W is square (as in Julia).
-    dq (d,), x1 (d + 1,) ending in 1 -> (d, d + 1).
+    With g = dq = dL/dq_1 and x_j1 entry j of the input x_1, entry (i, j) of the weight step is
+    g_j x_j1 for every row i, where the gradient's is g_i x_j1. Julia: dQ = dq' .* x[1:end-1]'
+    (element-wise product of two rows), broadcast over the rows of W. The bias column gets g,
+    which is right. Only runs when W is square, D_in = d (as in Julia).
+    dq (d,), x1 = x̃_1 = (x_1, 1) (d + 1,) ending in 1 -> (d, d + 1).
     """
     row = dq * x1[:-1]
     return np.column_stack([np.tile(row, (dq.shape[0], 1)), dq])
@@ -147,7 +148,7 @@ def query_update_as_written(dq, x1) -> np.ndarray:
 
 @checked(Wv="d m", b="d", x="m n", y="d", alpha="n", eta="positive", steps="count")
 def values_program(Wv, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
-    """Gradient descent on Wv, b for L = 1/2 ||V alpha - y||^2, V = Wv x + b 1^T (source: 'Values, V')."""
+    """Gradient descent on Wv, b for L = 1/2 ||V alpha - y||^2, V = Wv X + b 1^T (X: the argument x)."""
 
     def forward(p):
         V = value_layer(p["Wv"], p["b"], x)
@@ -184,7 +185,7 @@ def _fit_scores(name, W, project, score, grad_of_projection, y, eta, steps) -> T
 
 @checked(Wq="d m", K="d n", x1="m", y="n", eta="positive", steps="count")
 def query_program(Wq, K, x1, y, eta=0.02, steps=100, as_written=False) -> TrainResult:
-    """Gradient descent on Wq for L = 1/2 ||K^T Wq x1 - y||^2; x1 ends in 1 (bias in Wq's last column).
+    """Gradient descent on Wq for L = 1/2 ||K^T Wq x1 - y||^2; x1 = x̃_1 ends in 1 (bias in Wq's last column).
 
     as_written=True takes the source program's step (query_update_as_written) instead.
     """
@@ -199,7 +200,7 @@ def query_program(Wq, K, x1, y, eta=0.02, steps=100, as_written=False) -> TrainR
 
 @checked(Wk="d m", q="d", x="m n", y="n", eta="positive", steps="count")
 def keys_program(Wk, q, x, y, eta=0.01, steps=300) -> TrainResult:
-    """Gradient descent on Wk for L = 1/2 ||q^T Wk x - y||^2; x's last row is ones (bias in Wk)."""
+    """Gradient descent on Wk for L = 1/2 ||K^T q - y||^2, K = Wk x; x = X̃, its last row ones (bias in Wk)."""
 
     def grad(Wk, K, ds):
         _, dK = scores_backward(ds, q, K)

@@ -61,7 +61,7 @@ class Node:
     # -- operations ------------------------------------------------------------
     def __add__(self, other) -> Node:
         if isinstance(other, Node):
-            # d(a+b)/da = d(a+b)/db = 1: the add gate hands its gradient to both inputs
+            # d(x+y)/dx = d(x+y)/dy = 1: the add gate hands its gradient to both inputs
             return self._binary(other, self.value + other.value, "+", (1.0, 1.0))
         c = as_real(other, "the constant added to a Node")
         return self._unary(self.value + c, f"+{_fmt(c)}", 1.0)  # d(c+x)/dx = 1
@@ -70,7 +70,7 @@ class Node:
 
     def __mul__(self, other) -> Node:
         if isinstance(other, Node):
-            # d(ab)/da = b, d(ab)/db = a: the mul gate swaps its inputs
+            # d(xy)/dx = y, d(xy)/dy = x: the mul gate swaps its inputs
             return self._binary(other, self.value * other.value, "\u00d7", (other.value, self.value))
         c = as_real(other, "the constant multiplying a Node")
         return self._unary(self.value * c, f"\u00d7{_fmt(c)}", c)  # d(cx)/dx = c

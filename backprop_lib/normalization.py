@@ -1,12 +1,13 @@
 """Batch and layer normalisation, forward and backward: one formula, two choices of axes.
 
-    mu = mean of x over the axes A        nu = mean of (x - mu)^2 over A (biased: divide by m)
+    mu = mean of x over the axes A        nu = mean of (x - mu)^2 over A (biased)
     xhat = (x - mu) / sqrt(nu + eps)     o = gamma * xhat + beta
     dxhat = gamma * do
     dx = (dxhat - mean_A(dxhat) - xhat * mean_A(dxhat * xhat)) / sqrt(nu + eps)   (three terms)
 
-m is the number of entries averaged over (the product of the sizes of the axes A). The two
-subtracted terms are the paths through mu and nu: both depend on every x in the group.
+The means divide by the group size, the number of entries averaged over (the product of the
+sizes of the axes A: N for BatchNorm on X (N, D), D for LayerNorm); nu is the biased variance.
+The two subtracted terms are the paths through mu and nu: both depend on every x in the group.
 
 BatchNorm averages over the batch axis (A = 0 for X (N, D)); gamma and beta have the shape of
 the axes that are kept, (D,). LayerNorm averages over the features (A = -1 for X (N, D) or
@@ -38,7 +39,8 @@ class RunningStats:
     """Running averages of BatchNorm's statistics, for evaluation mode (as PyTorch keeps them).
 
     After each training batch: mean <- (1 - momentum) mean + momentum mu,
-    var <- (1 - momentum) var + momentum * nu * m / (m - 1)  (the unbiased variance).
+    var <- (1 - momentum) var + momentum * nu * N / (N - 1)  (the unbiased variance; N is the
+    group size, the batch size for X (N, D)).
     Start from ``RunningStats.start(shape)``: mean 0, var 1.
     """
 
@@ -112,7 +114,7 @@ def _mean(x, axes):
 def _normalize(x, axes, eps, who):
     mu = _mean(x, axes)
     c = x - mu
-    var = _mean(c * c, axes)  # biased: divide by m, as the forward pass uses
+    var = _mean(c * c, axes)  # biased: divide by the group size, as the forward pass uses
     if eps == 0 and np.any(var == 0):
         bad = tuple(int(i) for i in np.argwhere(var == 0)[0])
         raise ValueError(f"{who}: eps = 0 and x has zero variance over axis {axes} (first at index "

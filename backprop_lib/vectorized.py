@@ -1,6 +1,6 @@
-"""f(x, W) = ||W x||^2 with q = W x:  df/dq = 2q,  grad_W f = 2 q x^T,  grad_x f = 2 W^T q.
+"""f(x, W) = ||W x||^2 with q = W x:  df/dq = 2q,  df/dW = 2 q x^T,  df/dx = 2 W^T q.
 
-And the reason backprop never builds a Jacobian: for y = max(0, x) on n entries the Jacobian
+And the reason backprop never builds a Jacobian: for o = max(0, x) on n entries the Jacobian
 is an n x n diagonal matrix, while the vector-Jacobian product J^T dout is dout * 1[x > 0].
 
 Derived in: chapters/02_vector_gradients.ipynb
@@ -61,7 +61,7 @@ def numerical_jacobian(f, x, eps: float = 1e-6):
 
 @checked(x="n")
 def relu_jacobian(x):
-    """J = diag(1[x > 0]) for y = max(0, x): n x n entries, n of them possibly non-zero."""
+    """J = diag(1[x > 0]) for o = max(0, x): n x n entries, n of them possibly non-zero."""
     return np.diag((x > 0).astype(np.float64))
 
 

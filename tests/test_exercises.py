@@ -103,14 +103,14 @@ class Tanh(Function):
 
 class MatMul(Function):
     @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a @ b
+    def forward(ctx, X, W):
+        ctx.save_for_backward(X, W)
+        return X @ W
 
     @staticmethod
     def backward(ctx, grad_output):
-        a, b = ctx.saved_tensors
-        return grad_output @ b.T, a.T @ grad_output
+        X, W = ctx.saved_tensors
+        return grad_output @ W.T, X.T @ grad_output
 
 
 def values_backward(dz, alpha):
@@ -337,7 +337,7 @@ MISTAKES = [
      ["dW has shape (2, 3) but W has shape (3, 2)", "shape of its variable", "did you transpose"]),
     ("keys_gradient", lambda ds, q, _K: np.outer(ds, q), "transpose", ["did you transpose"]),
     # transposed result where the shapes agree (square case, held back)
-    ("matmul_function", None, "transpose", ["grad_b has shape (4, 3) but b has shape (3, 4)"]),
+    ("matmul_function", None, "transpose", ["grad_W has shape (4, 3) but W has shape (3, 4)"]),
     ("keys_gradient",  # transposed only where it still fits: the held-back square case
      lambda ds, q, K: np.outer(q, ds).T if K.shape[0] == K.shape[1] else np.outer(q, ds),
      "transpose", ["transpose of the true gradient", "square", "The first case passed"]),
@@ -484,15 +484,15 @@ MISTAKES = [
 class _MatMulTransposed(MatMul):
     @staticmethod
     def backward(ctx, grad_output):
-        a, b = ctx.saved_tensors
-        return grad_output @ b.T, (a.T @ grad_output).T
+        X, W = ctx.saved_tensors
+        return grad_output @ W.T, (X.T @ grad_output).T
 
 
 class _MatMulSwapped(MatMul):
     @staticmethod
     def backward(ctx, grad_output):
-        a, b = ctx.saved_tensors
-        return a.T @ grad_output, grad_output @ b.T
+        X, W = ctx.saved_tensors
+        return X.T @ grad_output, grad_output @ W.T
 
 
 class _TanhOnes(Tanh):

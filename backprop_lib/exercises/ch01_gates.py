@@ -172,8 +172,8 @@ def _chain_of_diamonds(n):
 
 
 def _reused(v, add, mul):
-    q = mul(v["a"], v["b"])
-    return add(mul(q, q), v["a"])
+    q = mul(v["x"], v["y"])
+    return add(mul(q, q), v["x"])
 
 
 def _diamond(v, add, mul, scale, exp):
@@ -184,7 +184,7 @@ def _diamond(v, add, mul, scale, exp):
 _ENGINE_CASES = [
     ("f = (x + y) z, the graph of section 1.1", {"x": -2.0, "y": 5.0, "z": -4.0},
      lambda v, add, mul, _s, _e: mul(add(v["x"], v["y"]), v["z"])),
-    ("a reused node: f = q q + a with q = a b", {"a": 1.5, "b": -2.0},
+    ("a reused node: f = q q + x with q = x y", {"x": 1.5, "y": -2.0},
      lambda v, add, mul, _s, _e: _reused(v, add, mul)),
     ("a diamond of unequal arms: f = u + 3 exp(u) with u = x y", {"x": 0.5, "y": -1.2},
      lambda v, add, mul, scale, exp: _diamond(v, add, mul, scale, exp)),

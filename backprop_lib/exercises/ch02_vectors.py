@@ -1,7 +1,7 @@
 """Chapter 2 exercises: gradients of vector and matrix expressions.
 
     f = ||W x||^2 (times dout):   dW = 2 dout q x^T,  dx = 2 dout W^T q,  q = W x
-    y = |x| element-wise:        dx = dout * sign(x)   (the VJP; J = diag(sign x) is never built)
+    o = |x| element-wise:        dx = dout * sign(x)   (the VJP; J = diag(sign x) is never built)
 
 Derived in: chapters/02_vector_gradients.ipynb
 """

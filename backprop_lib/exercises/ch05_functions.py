@@ -1,7 +1,7 @@
 """Chapter 5 exercises: the backward of a custom autograd Function.
 
     Tanh:    t = tanh(z)    backward: dz = grad_output * (1 - t^2)      (saves t)
-    MatMul:  c = a @ b      backward: (grad_output @ b^T, a^T @ grad_output)
+    MatMul:  Y = X @ W      backward: (grad_output @ W^T, X^T @ grad_output)   (Chapter 3's rows)
 
 The checker calls the reader's class the way backprop_lib.autograd does: forward(ctx, ...)
 with a fresh Context, then backward(ctx, grad_output).
@@ -45,21 +45,21 @@ TANH = Exercise(
 
 
 def _matmul_cases(rng):
-    return [Case({"a": rng.normal(size=(n, k)), "b": rng.normal(size=(k, m))})
-            for n, k, m in [(2, 3, 4), (1, 3, 1), (3, 3, 3), (4, 2, 3)]]
+    return [Case({"X": rng.normal(size=(n, d_in)), "W": rng.normal(size=(d_in, d_out))})
+            for n, d_in, d_out in [(2, 3, 4), (1, 3, 1), (3, 3, 3), (4, 2, 3)]]
 
 
 MATMUL = Exercise(
-    name="matmul_function", signature="MatMul.backward(ctx, grad_output) -> grad_a, grad_b",
-    returns="a tuple (grad_a, grad_b), one gradient per forward input,\nin the order of "
-            "forward's arguments, with the shapes of a (n, k) and b (k, m)",
-    forward=lambda a, b: a @ b,
-    call=lambda cls, p, dout: _apply(cls, dout, p["a"], p["b"]),
+    name="matmul_function", signature="MatMul.backward(ctx, grad_output) -> grad_X, grad_W",
+    returns="a tuple (grad_X, grad_W), one gradient per forward input,\nin the order of "
+            "forward's arguments, with the shapes of X (N, D_in) and W (D_in, D_out)",
+    forward=lambda X, W: X @ W,
+    call=lambda cls, p, dout: _apply(cls, dout, p["X"], p["W"]),
     cases=_matmul_cases,
     mistakes=(
-        Mistake(lambda p, d: (p["a"].T @ d, d @ p["b"].T), "order", """
+        Mistake(lambda p, d: (p["X"].T @ d, d @ p["W"].T), "order", """
             the two gradients are swapped: backward returns one gradient per forward input, in the order
-            forward received them (a, then b)."""),
+            forward received them (X, then W)."""),
     ),
     upstream="grad_output",
 )

@@ -55,9 +55,9 @@ def _mistakes(axis, other_axis, what):
             the path through the variance is there, the path through the mean is missing: it adds -
             mean(dxhat)."""),
         Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], axis, ddof=1), "unbiased", """
-            you used the unbiased variance (dividing by m - 1, np.var(..., ddof=1) or torch.var's
-            default). The forward pass normalises with the biased one, dividing by m (np.var's default);
-            the running average for evaluation uses the unbiased one."""),
+            you used the unbiased variance (dividing by the group size minus 1, np.var(..., ddof=1) or
+            torch.var's default). The forward pass normalises with the biased one, dividing by the group
+            size (np.var's default); the running average for evaluation uses the unbiased one."""),
         Mistake(lambda p, d: _grads(d, p["x"], p["gamma"], other_axis),
                 "axis", f"your means run over the wrong axis: this normalisation averages over the "
                 f"{what} (axis {axis}), so the means in the backward do too (keepdims=True keeps "
@@ -155,7 +155,7 @@ HE_SCALE = FormulaExercise(
     mistakes=(
         (lambda fan_in, _fan_out: np.sqrt(2.0 / fan_in), "fan_in",
          "that is the forward condition (it keeps Var(a) constant). In the backward pass "
-         "da^{l-1} = (f' * da^l) W^T sums over the fan_out entries of da^l, so Var(dL/da) is "
+         "da^{l-1} = (phi' * da^l) W^T sums over the fan_out entries of da^l, so Var(dL/da) is "
          "kept when fan_out * omega^2 / 2 = 1."),
         (lambda _fan_in, fan_out: np.sqrt(1.0 / fan_out), "relu_half",
          "you left out the ReLU: relu'(z) is 1 for half of the units and 0 for the rest, so "

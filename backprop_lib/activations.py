@@ -54,7 +54,7 @@ def softmax(z, axis: int = 0) -> np.ndarray:
 
 @checked(a="n")
 def softmax_jacobian(a) -> np.ndarray:
-    """J[m, j] = d a_m / d z_j = a_m (1[m = j] - a_j) = diag(a) - a a^T, for one vector a (K,)."""
+    """J[m, j] = d a_m / d z_j = a_m (1[m = j] - a_j) = diag(a) - a a^T, for one vector a (D_out,)."""
     return np.diag(a) - np.outer(a, a)
 
 

@@ -4,7 +4,7 @@ One vocabulary for Chapters 6 and 7: every function takes the batched matrices o
 (one query, key or value per column) and a single query as the special case of one column.
 
     Z = V A              dV = dZ A^T,  dA = V^T dZ             (z = V alpha for one query)
-    P = W X              dW = dP X^T (summed over a batch),  dX = W^T dP
+    W X (Q, K or V)      dW = dout X^T (summed over a batch),  dX = W^T dout   (dout: dQ, dK or dV)
     V = Wv X + b 1^T     dWv = dV X^T,  db = dV 1 (sum over columns),  dX = Wv^T dV
     S = scale K^T Q      dQ = scale K dS,  dK = scale Q dS^T   (s = K^T q for one query, scale 1)
     softmax as a circuit: E_m = exp(s_m), C = sum_m E_m, alpha_m = E_m / C
@@ -75,20 +75,24 @@ def value_layer_backward(dv, W, X):
 
 @checked(W="p d", X="B? d T?")
 def projection(W, X) -> np.ndarray:
-    """P = W X (bias absorbed in W's last column when X ends in a row of ones).
+    """W X: the queries Q = Wq X, the keys K = Wk X or the values V = Wv X.
 
-    W (p, d); X (d,), (d, T) or (B, d, T) -> P (p,), (p, T) or (B, p, T).
+    A bias is absorbed in W's last column when X ends in a row of ones.
+    W (p, d); X (d,), (d, T) or (B, d, T) -> W X (p,), (p, T) or (B, p, T).
     """
     return W @ X
 
 
-@checked(W="p d", X="B? d T?", dP="B? p T?")
-def projection_backward(dP, W, X):
-    """dW = dP X^T (summed over the batch: every sequence uses the same W), dX = W^T dP."""
-    if X.ndim == 1:  # one input: dW = dp x^T, an outer product
-        return np.outer(dP, X), W.T @ dP
-    dW = dP @ _t(X)
-    return (dW.sum(axis=0) if dW.ndim == 3 else dW), W.T @ dP
+@checked(W="p d", X="B? d T?", dout="B? p T?")
+def projection_backward(dout, W, X):
+    """dW = dout X^T (summed over the batch: every sequence uses the same W), dX = W^T dout.
+
+    dout: the gradient of W X (dQ, dK or dV), shape (p,), (p, T) or (B, p, T).
+    """
+    if X.ndim == 1:  # one input: dW = dout x^T, an outer product
+        return np.outer(dout, X), W.T @ dout
+    dW = dout @ _t(X)
+    return (dW.sum(axis=0) if dW.ndim == 3 else dW), W.T @ dout
 
 
 @checked(Q="B? d T?", K="B? d n", scale="positive")

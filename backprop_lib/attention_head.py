@@ -15,7 +15,7 @@ take a batch as they take one query (each line is upstream times local; X collec
     dV = dZ A^T          dA = V^T dZ                      weighted_values_backward
     dS = A * (dA - 1 1^T (A * dA))  (per column; 0 where A is 0)   softmax_vjp
     dQ = K dS / sqrt(d_k)           dK = Q dS^T / sqrt(d_k)         scores_backward
-    dW_p = sum_b dP_b X_b^T   for P in {Q, K, V}                  projection_backward
+    dW_q = sum_b dQ_b X_b^T, and so dW_k from dK, dW_v from dV     projection_backward
     dX = W_q^T dQ + W_k^T dK + W_v^T dV
 
 Everything is vectorized over the batch and the sequence (matmul broadcasting, no loop over

@@ -4,12 +4,12 @@
     cross-entropy:   dL/dz = (softmax(z) - y) / N         (softmax and the loss fused)
     binary, sigmoid: L = mean of max(z, 0) - z y + log(1 + e^{-|z|}),   dL/dz = (sigma(z) - y) / n
 
-Column convention, as in chapter 4: the classes are axis 0, so logits z are (K,) for one
-example or (K, N) for a batch of N columns. Targets y are either integer class labels (an int
-for z (K,), or shape (N,) for z (K, N)) or one distribution per column with the shape of z
-(one-hot, or any probabilities that sum to 1). The loss is the mean over the batch. No
-exponential of a positive number is ever taken, so logits of +-1e4 give finite results and
-no numpy warning.
+Column convention, as in chapter 4: the classes are axis 0, one per output neuron, so logits z
+are (D_out,) for one example or (D_out, N) for a batch of N columns. Targets y are either integer
+class labels (an int for z (D_out,), or shape (N,) for z (D_out, N)) or one distribution per
+column with the shape of z (one-hot, or any probabilities that sum to 1). The loss is the mean
+over the batch. No exponential of a positive number is ever taken, so logits of +-1e4 give
+finite results and no numpy warning.
 
 Derived in: chapters/04_network_by_hand.ipynb
 """
@@ -48,11 +48,11 @@ def log_softmax_backward(dout, logp, axis: int = 0) -> np.ndarray:
 
 
 def _targets(y, name, sizes, source):  # noqa: ARG001 (the signature @checked calls)
-    """y as one distribution per column, shape of z (K,) or (K, N): labels become one-hot."""
-    K, N = sizes["K"], sizes.get("N")
+    """y as one distribution per column, shape of z (D_out,) or (D_out, N): labels become one-hot."""
+    D_out, N = sizes["D_out"], sizes.get("N")
     labels_shape = () if N is None else (N,)
-    z_shape = (K,) + labels_shape
-    want = (f"must have shape {labels_shape} (integer class labels in 0..{K - 1}) or "
+    z_shape = (D_out,) + labels_shape
+    want = (f"must have shape {labels_shape} (integer class labels in 0..{D_out - 1}) or "
             f"{z_shape} (one distribution per column, as z)")
     if isinstance(y, (str, bytes)) or y is None:
         raise TypeError(f"y must be integer class labels or an array of target probabilities, "
@@ -74,10 +74,10 @@ def _targets(y, name, sizes, source):  # noqa: ARG001 (the signature @checked ca
         raise ValueError(f"y of shape {labels_shape} holds class labels and must be integers "
                          f"(an int dtype), got dtype {raw.dtype}"
                          + (f" with value {raw.flat[0].item()!r}" if raw.size else ""))
-    if np.any(raw < 0) or np.any(raw >= K):
-        bad = raw.flat[np.flatnonzero((raw < 0) | (raw >= K))[0]]
-        raise ValueError(f"y holds class labels, which must be in 0..{K - 1} for z with K = {K} "
-                         f"classes (axis 0), got {int(bad)}")
+    if np.any(raw < 0) or np.any(raw >= D_out):
+        bad = raw.flat[np.flatnonzero((raw < 0) | (raw >= D_out))[0]]
+        raise ValueError(f"y holds class labels, which must be in 0..{D_out - 1} for z with "
+                         f"D_out = {D_out} classes (axis 0), got {int(bad)}")
     return raw
 
 
@@ -95,21 +95,21 @@ def _batch(z: np.ndarray) -> int:
     return 1 if z.ndim == 1 else z.shape[1]
 
 
-@checked(z="K N?", y=_targets)
+@checked(z="D_out N?", y=_targets)
 def cross_entropy(z, y) -> float:
     """L = -(1/N) sum_n sum_j y_jn log_softmax(z)_jn; for integer labels -(1/N) sum_n log a_{y_n, n}.
 
-    z: logits (K,) or (K, N), classes on axis 0. y: labels () / (N,), or targets shaped like z.
+    z: logits (D_out,) or (D_out, N), classes on axis 0. y: labels () / (N,), or targets shaped like z.
     """
     # y_j = 0 entries contribute 0 * (finite log a_j) = 0: no 0 * log 0
     return -float((_distribution(y, z) * log_softmax(z, 0)).sum()) / _batch(z)
 
 
-@checked(z="K N?", y=_targets, dout="real")
+@checked(z="D_out N?", y=_targets, dout="real")
 def cross_entropy_backward(z, y, dout: float = 1.0) -> np.ndarray:
     """dz = dout * (softmax(z) - y) / N: the softmax Jacobian and dL/da fused; the shape of z.
 
-    z: logits (K,) or (K, N). y: labels () / (N,), or targets shaped like z (columns sum to 1).
+    z: logits (D_out,) or (D_out, N). y: labels () / (N,), or targets shaped like z (columns sum to 1).
     """
     a = np.exp(log_softmax(z, 0))  # softmax, from the stable log
     return dout * (a - _distribution(y, z)) / _batch(z)

@@ -1,6 +1,7 @@
 """Reverse mode, forward mode, finite differences: the gradient of one loss in P parameters.
 
-    L(W1, W2) = 1/2 || W2 tanh(W1 x) - y ||^2,   x (D,), W1 (H, D), W2 (K, H),   P = H (D + K)
+    L(W1, W2) = 1/2 || W2 tanh(W1 x) - y ||^2,   x (D_in,), W1 (H, D_in), W2 (D_out, H)
+    P = H (D_in + D_out) parameters
 
 Reverse mode (backpropagation) gets all P partial derivatives from one forward and one backward
 pass. Forward mode pushes one tangent direction through the forward pass (a Jacobian-vector
@@ -89,9 +90,10 @@ def _check_rng(rng):
 def gradients_three_ways(n_hidden, rng):
     """dL/dW1, dL/dW2 of  L = 1/2 ||W2 tanh(W1 x) - y||^2  by reverse mode, forward mode, differences.
 
-    n_hidden: H, the hidden size (P = H (D + K) parameters, D = 8, K = 4); the problem is drawn
-    from ``rng``. Returns a dict with "P", "reverse", "forward", "differences" (each a pair
-    (dW1 (H, D), dW2 (K, H))) and "passes": how many forward-sized passes each mode made.
+    n_hidden: H, the hidden size (P = H (D_in + D_out) parameters, D_in = 8, D_out = 4); the
+    problem is drawn from ``rng``. Returns a dict with "P", "reverse", "forward", "differences"
+    (each a pair (dW1 (H, D_in), dW2 (D_out, H))) and "passes": how many forward-sized passes
+    each mode made.
     """
     n_hidden = as_count(n_hidden, "n_hidden", minimum=1)
     _check_rng(rng)

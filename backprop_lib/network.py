@@ -4,7 +4,7 @@ The loss is a choice (``loss=``): "squared_error" (the worked example's) or "cro
 L = -sum_j y_j log a2_j, whose delta2 = a2 - y (the softmax Jacobian cancels; chapter 4).
 
 Column convention, as in the notes: w^l_jk connects neuron k of layer l-1 to neuron j of
-layer l, so W1 has shape (H, D) and W2 has shape (K, H); an input is a vector (D,) or a batch
+layer l, so W1 has shape (H, D) and W2 has shape (D_out, H); an input is a vector (D,) or a batch
 of N columns (D, N). For a batch the loss is the mean over examples of the per-example loss.
 
 Backward, with delta^l = dL/dz^l:
@@ -49,9 +49,9 @@ def example() -> dict:
 
 
 # The shapes every function of this module checks at its door: W1 (H, D): row j holds the
-# weights into hidden neuron j; W2 (K, H); an input is a column (D,) or N columns (D, N).
-_PARAMS = dict_of(f"a dict with keys {PARAM_NAMES}", W1="H D", b1="H", W2="K H", b2="K")
-_CACHE = dict_of("the dict returned by forward", a0="D N?", a1="H N?", a2="K N?")
+# weights into hidden neuron j; W2 (D_out, H); an input is a column (D,) or N columns (D, N).
+_PARAMS = dict_of(f"a dict with keys {PARAM_NAMES}", W1="H D", b1="H", W2="D_out H", b2="D_out")
+_CACHE = dict_of("the dict returned by forward", a0="D N?", a1="H N?", a2="D_out N?")
 
 
 def _col(b, x):
@@ -63,7 +63,7 @@ def _col(b, x):
 def forward(x, params) -> dict:
     """Forward pass; returns the cache {a0, z1, a1, z2, a2, params} that backward needs.
 
-    x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (K,) or (K, N).
+    x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (D_out,) or (D_out, N).
     """
     p, a0 = params, x
     z1 = p["W1"] @ a0 + _col(p["b1"], a0)
@@ -94,7 +94,7 @@ def _distributions(y, loss):
                          f"{np.round(y.sum(axis=0), 6)}")
 
 
-@checked(cache=_CACHE, y="K N?", loss=_loss_name)
+@checked(cache=_CACHE, y="D_out N?", loss=_loss_name)
 def loss(cache, y, loss: str = "squared_error") -> float:
     """L = (1/N) sum over examples of 1/2 sum_j (a2_j - y_j)^2; for one example 1/2 ||a2 - y||^2.
 
@@ -112,7 +112,7 @@ def loss(cache, y, loss: str = "squared_error") -> float:
 _loss_of = loss  # below, the argument `loss` (the loss's name) hides the function
 
 
-@checked(cache=_CACHE, y="K N?", loss=_loss_name)
+@checked(cache=_CACHE, y="D_out N?", loss=_loss_name)
 def backward(cache, y, loss: str = "squared_error") -> dict:
     """Every error signal and gradient, each shaped like its variable.
 
@@ -175,7 +175,7 @@ def sgd_step(params, grads, lr: float) -> dict:
     return new
 
 
-@checked(params=_PARAMS, x="D N?", y="K N?", lr="positive", steps="count", loss=_loss_name)
+@checked(params=_PARAMS, x="D N?", y="D_out N?", lr="positive", steps="count", loss=_loss_name)
 def train(x, y, params, lr: float, steps: int, loss: str = "squared_error") -> TrainResult:
     """Full-batch gradient descent; returns a TrainResult (params after `steps` steps, losses).
 

@@ -2,8 +2,8 @@
 
 F.log_softmax, F.cross_entropy (integer labels and probability targets) and
 F.binary_cross_entropy_with_logits, through tests/torch_oracle.py ``check_op`` (random inputs,
-random non-uniform upstream gradient). PyTorch puts the classes on axis 1 of an (N, K) batch;
-chapter 4 (and backprop_lib.cross_entropy) on axis 0 of (K, N): the torch side transposes.
+random non-uniform upstream gradient). PyTorch puts the classes on axis 1 of an (N, D_out) batch;
+chapter 4 (and backprop_lib.cross_entropy) on axis 0 of (D_out, N): the torch side transposes.
 Without torch these tests skip with the reason; with CI=true a missing torch is a failure.
 """
 
@@ -35,19 +35,19 @@ def test_log_softmax(shape, axis, rng):
                               [log_softmax_backward(dout, log_softmax(z, axis), axis)]))
 
 
-@pytest.mark.parametrize("K, N", [(3, 1), (4, 6), (10, 2)])
-def test_cross_entropy_integer_labels(K, N, rng):
-    labels = rng.integers(0, K, size=N)
-    check_op(rng, [(K, N)], lambda z: F.cross_entropy(z.T, torch.tensor(labels)),
+@pytest.mark.parametrize("D_out, N", [(3, 1), (4, 6), (10, 2)])
+def test_cross_entropy_integer_labels(D_out, N, rng):
+    labels = rng.integers(0, D_out, size=N)
+    check_op(rng, [(D_out, N)], lambda z: F.cross_entropy(z.T, torch.tensor(labels)),
              lambda dout, z: (cross_entropy(z, labels), [cross_entropy_backward(z, labels, float(dout))]))
 
 
-@pytest.mark.parametrize("K, N", [(2, 3), (5, 4)])
-def test_cross_entropy_one_hot_and_probability_targets(K, N, rng):
-    one_hot = np.eye(K)[:, rng.integers(0, K, size=N)]
-    probs = rng.dirichlet(np.ones(K), size=N).T
+@pytest.mark.parametrize("D_out, N", [(2, 3), (5, 4)])
+def test_cross_entropy_one_hot_and_probability_targets(D_out, N, rng):
+    one_hot = np.eye(D_out)[:, rng.integers(0, D_out, size=N)]
+    probs = rng.dirichlet(np.ones(D_out), size=N).T
     for y in (one_hot, probs):
-        check_op(rng, [(K, N)], lambda z, y=y: F.cross_entropy(z.T, torch.tensor(y.T)),
+        check_op(rng, [(D_out, N)], lambda z, y=y: F.cross_entropy(z.T, torch.tensor(y.T)),
                  lambda dout, z, y=y: (cross_entropy(z, y), [cross_entropy_backward(z, y, float(dout))]))
 
 
@@ -85,7 +85,7 @@ def _torch_network_ce(x, y, W1, b1, W2, b2):
     col = (lambda b: b) if x.ndim == 1 else (lambda b: b[:, None])
     z2 = W2 @ torch.sigmoid(W1 @ x + col(b1)) + col(b2)
     if x.ndim == 1:
-        return F.cross_entropy(z2, y)  # one example: a (K,) vector in both conventions
+        return F.cross_entropy(z2, y)  # one example: a (D_out,) vector in both conventions
     return F.cross_entropy(z2.T, y.T)  # classes on axis 0 here, on axis 1 in torch
 
 

@@ -291,7 +291,7 @@ def test_wrong_shapes_raise_value_errors_naming_the_argument():
         scores_backward(np.ones(3), np.ones(2), np.ones((2, 4)))
     with pytest.raises(ValueError, match="dv must have shape"):
         value_layer_backward(np.ones((2, 2)), np.ones((3, 3)), np.ones((3, 2)))
-    with pytest.raises(ValueError, match="dP must have shape"):
+    with pytest.raises(ValueError, match="dout must have shape"):
         projection_backward(np.ones(2), np.ones((3, 4)), np.ones(4))
 
 

@@ -74,7 +74,7 @@ def test_the_saturated_example_of_chapter_4():
     s = 1.0 / (1.0 + math.exp(16.0))  # softmax(z)_1, written out
     assert math.isclose(cross_entropy(z, 0), 16.0 + math.log1p(math.exp(-16.0)), rel_tol=1e-14)
     np.testing.assert_allclose(cross_entropy_backward(z, 0), [s - 1.0, 1.0 - s], rtol=1e-14)
-    # squared error, K = 2: delta_1 = a1 ((a1 - 1) - sum_m a_m (a_m - y_m)) = -2 a1 a2^2
+    # squared error, D_out = 2: delta_1 = a1 ((a1 - 1) - sum_m a_m (a_m - y_m)) = -2 a1 a2^2
     p = nw.example()["params"]
     cache = {"a0": np.zeros(3), "a1": np.zeros(4), "z2": z, "a2": np.array([s, 1 - s]), "params": p}
     g = nw.backward(cache, y)
@@ -113,11 +113,11 @@ def test_log_softmax_backward_matches_central_differences(shape, axis, rng):
 @pytest.mark.parametrize("target", ["labels", "one-hot", "probabilities"])
 def test_cross_entropy_backward_matches_central_differences(shape, target, rng):
     z = rng.normal(size=shape) * 2
-    K, cols = shape[0], shape[1:]
-    labels = rng.integers(0, K, size=cols)
+    D_out, cols = shape[0], shape[1:]
+    labels = rng.integers(0, D_out, size=cols)
     y = {"labels": labels if cols else int(labels),
-         "one-hot": (np.arange(K).reshape((K,) + (1,) * len(cols)) == labels).astype(float),
-         "probabilities": rng.dirichlet(np.ones(K), size=cols or None).T}[target]
+         "one-hot": (np.arange(D_out).reshape((D_out,) + (1,) * len(cols)) == labels).astype(float),
+         "probabilities": rng.dirichlet(np.ones(D_out), size=cols or None).T}[target]
     dout = float(rng.uniform(0.5, 2.0))
     got = cross_entropy_backward(z, y, dout)
     assert_grad_close("cross_entropy", got, central_diff(lambda v: dout * cross_entropy(v, y), z))
@@ -239,7 +239,7 @@ def test_network_cross_entropy_is_finite_when_saturated_and_wrong():
 
 
 # -- bad labels and targets ---------------------------------------------------------------------------
-Z = np.array([[0.5, -1.0], [2.0, 0.1], [-0.3, 0.4]])  # K = 3 classes, N = 2 examples
+Z = np.array([[0.5, -1.0], [2.0, 0.1], [-0.3, 0.4]])  # D_out = 3 classes, N = 2 examples
 
 
 @pytest.mark.parametrize("fn", [cross_entropy, cross_entropy_backward])

@@ -134,8 +134,8 @@ def softmax_keys_backward(dA, A):
     return A * (dA - np.sum(A * dA, axis=-2, keepdims=True))
 
 
-def projection_weight_backward(dP, X):
-    return (dP @ sw(X, -1, -2)).sum(axis=0)
+def projection_weight_backward(dQ, X):
+    return (dQ @ sw(X, -1, -2)).sum(axis=0)
 
 
 def batchnorm_backward(dout, x, gamma, eps=1e-5):
@@ -180,10 +180,10 @@ def head_backward(dZ, cache, *, axis=-2, scaled=True, paths="qkv", dS_t=False, d
     scale = 1 / np.sqrt(Q.shape[-2]) if scaled else 1.0
     dQ, dK = scale * K @ dS, scale * Q @ sw(dS, -1, -2)
 
-    def dW(dP):
+    def dW(dout):  # dout: dQ, dK or dV
         if dW_first:
-            return dP[0] @ X[0].T
-        per_sequence = dP @ sw(X, -1, -2)
+            return dout[0] @ X[0].T
+        per_sequence = dout @ sw(X, -1, -2)
         return per_sequence if dW_unsummed else per_sequence.sum(axis=0)
 
     terms = {"q": cache["Wq"].T @ dQ, "k": cache["Wk"].T @ dK, "v": cache["Wv"].T @ dV}
@@ -329,7 +329,7 @@ MISTAKES = [
     ("head_backward", lambda dZ, c: head_backward(dZ, c, dS_t=True), "transpose",
      ["dS is transposed", "row = key"]),
     ("head_backward", lambda dZ, c: head_backward(dZ, c, dW_first=True), "batch_sum",
-     ["dWq:", "first sequence", "sums dP_b X_b^T over b"]),
+     ["dWq:", "first sequence", "dW_q = sum_b dQ_b X_b^T"]),
     ("head_backward", lambda dZ, c: head_backward(dZ, c, dW_unsummed=True), "batch_sum",
      ["dWq has shape (2, 3, 4)", "sequences of the batch", "sum over axis 0"]),
     # wrong shape: transposed dW on a non-square W, with the brief's wording
@@ -347,7 +347,7 @@ MISTAKES = [
     # missing sum over the batch (extra axis), and a mean instead of a sum
     ("linear_rows", lambda dY, X, W: (dY @ W.T, X.T @ dY, dY), "batch_sum",
      ["db has shape (4, 2) but b has shape (2,)", "sum over axis 0", "your numbers are right"]),
-    ("projection_weight", lambda dP, X: dP @ sw(X, -1, -2), "batch_sum",
+    ("projection_weight", lambda dQ, X: dQ @ sw(X, -1, -2), "batch_sum",
      ["extra axis 0", "sequences of the batch", "sum over axis 0"]),
     ("query_gradient", lambda ds, K: K * ds, "batch_sum", ["the keys", "sum over axis 1"]),
     ("linear_rows", lambda dY, X, W: (dY @ W.T, X.T @ dY, dY.mean(0)), "factor",

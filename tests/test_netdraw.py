@@ -13,10 +13,10 @@ from backprop_lib.netdraw import draw_network, network_edges, network_layout  # 
 
 @pytest.mark.parametrize("sizes", [(3, 4, 2), (2, 5, 3), (1, 1, 1)])
 def test_layout_and_edges_cover_the_network(sizes):
-    D, H, K = sizes
+    D, H, D_out = sizes
     pos, edges = network_layout(sizes), network_edges(sizes)
-    assert len(pos) == D + 2 * H + 2 * K + 1
-    assert len(edges) == H * D + H + K * H + K * K + K
+    assert len(pos) == D + 2 * H + 2 * D_out + 1
+    assert len(edges) == H * D + H + D_out * H + D_out * D_out + D_out
     assert edges[("W1", H - 1, D - 1)] == (("a0", D - 1), ("z1", H - 1))  # w_jk: from k to j
     assert edges[("sig", H - 1)] == (("z1", H - 1), ("a1", H - 1))  # delta^1 sits at z1, not a1
     assert all(a in pos and b in pos for a, b in edges.values())

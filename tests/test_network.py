@@ -117,11 +117,11 @@ def _loss_of(x, y):
     return f
 
 
-def _random_problem(rng, D, H, K, N):
+def _random_problem(rng, D, H, D_out, N):
     params = {"W1": rng.normal(size=(H, D)), "b1": rng.normal(size=H),
-              "W2": rng.normal(size=(K, H)), "b2": rng.normal(size=K)}
+              "W2": rng.normal(size=(D_out, H)), "b2": rng.normal(size=D_out)}
     x = rng.normal(size=(D,) if N is None else (D, N))
-    y = softmax(rng.normal(size=(K,) if N is None else (K, N)), axis=0)  # non-uniform targets
+    y = softmax(rng.normal(size=(D_out,) if N is None else (D_out, N)), axis=0)  # non-uniform targets
     return params, x, y
 
 
@@ -133,16 +133,16 @@ def test_all_26_parameter_gradients_of_the_seed_match_finite_differences(seed):
         assert_grad_close(f"seed d{k}", g["d" + k], numeric, rtol=1e-7, atol=1e-10)
 
 
-@pytest.mark.parametrize("D,H,K,N", [(3, 4, 2, None), (3, 4, 2, 1), (3, 4, 2, 5),
+@pytest.mark.parametrize("D,H,D_out,N", [(3, 4, 2, None), (3, 4, 2, 1), (3, 4, 2, 5),
                                      (5, 2, 3, None), (2, 6, 4, 3), (1, 1, 2, 2)])
-def test_parameter_gradients_match_finite_differences(rng, D, H, K, N):
-    params, x, y = _random_problem(rng, D, H, K, N)
+def test_parameter_gradients_match_finite_differences(rng, D, H, D_out, N):
+    params, x, y = _random_problem(rng, D, H, D_out, N)
     g = nw.gradients(x, y, params)
     f = _loss_of(x, y)
     for k in nw.PARAM_NAMES:
         assert g[k].shape == params[k].shape
         numeric = central_diff(lambda v, k=k: f(**{**params, k: v}), params[k])
-        assert_grad_close(f"d{k} ({D}-{H}-{K}, N={N})", g[k], numeric)
+        assert_grad_close(f"d{k} ({D}-{H}-{D_out}, N={N})", g[k], numeric)
 
 
 @pytest.mark.parametrize("N", [None, 4])

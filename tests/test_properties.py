@@ -260,9 +260,9 @@ def test_attention_head_pieces(B, d, T, s):
     dQ, dK = at.scores_backward(dS, Q, K, 0.5)
     check(lambda Q, K: 0.5 * np.swapaxes(K, -1, -2) @ Q, {"Q": Q, "K": K}, {"Q": dQ, "K": dK}, dS)
     X, W = r.normal(size=lead + (d + 1, T)), r.normal(size=(d, d + 1))
-    dP = r.normal(size=lead + (d, T))
-    dW, dX = at.projection_backward(dP, W, X)
-    check(lambda X, W: W @ X, {"X": X, "W": W}, {"X": dX, "W": dW}, dP)
+    dout = r.normal(size=lead + (d, T))
+    dW, dX = at.projection_backward(dout, W, X)
+    check(lambda X, W: W @ X, {"X": X, "W": W}, {"X": dX, "W": dW}, dout)
 
 
 def _autograd_grads(op, arrays, extra, dout):

@@ -140,11 +140,11 @@ def torch_mlp(torch, x, y, params, lr, steps):
 
 
 def mlp784(rng):
-    D, H, K, N = 784, 128, 10, 128
+    D, H, D_out, N = 784, 128, 10, 128
     params = {"W1": rng.normal(scale=D ** -0.5, size=(H, D)), "b1": np.zeros(H),
-              "W2": rng.normal(scale=H ** -0.5, size=(K, H)), "b2": np.zeros(K)}
+              "W2": rng.normal(scale=H ** -0.5, size=(D_out, H)), "b2": np.zeros(D_out)}
     x = rng.normal(size=(D, N))
-    y = np.eye(K)[:, rng.integers(0, K, size=N)]
+    y = np.eye(D_out)[:, rng.integers(0, D_out, size=N)]
     return x, y, params
 
 

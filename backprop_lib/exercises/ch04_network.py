@@ -1,10 +1,10 @@
 """Chapter 4 exercises: the error signals of the 3-4-2 network (column convention).
 
-    softmax VJP:   dz = J^T dout = a * (dout - sum(a * dout))      a = softmax(z), z (K,)
-    hidden delta:  delta1 = a1 (1 - a1) * (W2^T delta2)            a1 = sigma(z1), W2 (K, H)
-    softmax + cross-entropy, batch mean:  dz = (softmax(z) - y) / N   z, y (K, N), y one-hot
+    softmax VJP:   dz = J^T dout = a * (dout - sum(a * dout))      a = softmax(z), z (D_out,)
+    hidden delta:  delta1 = a1 (1 - a1) * (W2^T delta2)            a1 = sigma(z1), W2 (D_out, H)
+    softmax + cross-entropy, batch mean:  dz = (softmax(z) - y) / N   z, y (D_out, N), y one-hot
     the whole batched backward of the network (build it):
-        delta2 = J^T (a2 - y) / N,  delta1 = a1 (1 - a1) * (W2^T delta2)      x (D, N), y (K, N)
+        delta2 = J^T (a2 - y) / N,  delta1 = a1 (1 - a1) * (W2^T delta2)      x (D, N), y (D_out, N)
         dW1 = delta1 x^T,  db1 = delta1 summed over the columns,  dW2 = delta2 a1^T,  db2 likewise
 
 Derived in: chapters/04_network_by_hand.ipynb
@@ -26,7 +26,7 @@ def _softmax_cases(rng):
 
 SOFTMAX_VJP = Exercise(
     name="softmax_vjp", signature="softmax_vjp(dout, a) -> dz",
-    returns="dz = dL/dz with the shape (K,) of z, computed from dout and the saved output a",
+    returns="dz = dL/dz with the shape (D_out,) of z, computed from dout and the saved output a",
     forward=lambda z: softmax(z),
     call=lambda fn, p, dout: fn(dout, softmax(p["z"])),
     cases=_softmax_cases,
@@ -95,7 +95,7 @@ def _a(p):
 
 SOFTMAX_CROSS_ENTROPY = Exercise(
     name="softmax_cross_entropy", signature="softmax_cross_entropy_backward(z, y) -> dz",
-    returns="dz = dL/dz of the mean cross-entropy, with the shape (K, N) of z",
+    returns="dz = dL/dz of the mean cross-entropy, with the shape (D_out, N) of z",
     forward=lambda z, y: cross_entropy(z, y),
     call=_scaled,
     cases=_ce_cases,

@@ -2,7 +2,7 @@
 
     S = K^T Q / sqrt(d_k)       dQ = K dS / sqrt(d_k),  dK = Q dS^T / sqrt(d_k)   Q, K (B, d_k, T)
     A = softmax over keys (-2)  dS = A * (dA - sum over axis -2 of A * dA)        S, A (B, T, T)
-    P = W X (every sequence)    dW = sum_b dP_b X_b^T                             W (p, d), X (B, d, T)
+    Q = W_q X (every sequence)  dW_q = sum_b dQ_b X_b^T (so dW_k, dW_v)        W_q (d_k, d_in), X (B, d_in, T)
     the whole head, end to end: dX = W_q^T dQ + W_k^T dK + W_v^T dV  (three paths add)
 
 Derived in: chapters/07_attention_head.ipynb
@@ -73,18 +73,18 @@ def _wrong_axis(S, dA):
 
 
 def _projection_cases(rng):
-    return [Case({"W": rng.normal(size=(p, d)), "X": rng.normal(size=(b, d, t))}, batch=b)
-            for b, p, d, t in [(3, 2, 4, 5), (1, 3, 2, 4), (2, 3, 3, 3), (4, 2, 3, 1)]]
+    return [Case({"Wq": rng.normal(size=(d_k, d_in)), "X": rng.normal(size=(b, d_in, t))}, batch=b)
+            for b, d_k, d_in, t in [(3, 2, 4, 5), (1, 3, 2, 4), (2, 3, 3, 3), (4, 2, 3, 1)]]
 
 
 PROJECTION = Exercise(
-    name="projection_weight", signature="projection_weight_backward(dP, X) -> dW",
-    returns="dW with the shape (p, d) of W:\none matrix, shared by every sequence in the batch",
-    forward=lambda W, X: W @ X, cases=_projection_cases,
+    name="projection_weight", signature="projection_weight_backward(dQ, X) -> dWq",
+    returns="dWq with the shape (d_k, d_in) of W_q:\none matrix, shared by every sequence in the batch",
+    forward=lambda Wq, X: Wq @ X, cases=_projection_cases,
     mistakes=(
         Mistake(lambda p, d: (d[0] @ _t(p["X"][0]),), "batch_sum", """
-            that is only the first sequence's contribution; W is used by every sequence of the batch, so
-            dW sums dP_b X_b^T over b."""),
+            that is only the first sequence's contribution; W_q is used by every sequence of the batch,
+            so dW_q sums dQ_b X_b^T over b."""),
     ),
     summed_over="the sequences of the batch",
 )
@@ -114,8 +114,8 @@ def _head_grads(p, dZ, *, axis=-2, scaled=True, paths="qkv", transposed_dS=False
     scale = c["scale"] if scaled else 1.0
     dQ, dK = scale * K @ dS, scale * Q @ _t(dS)
 
-    def dW(dP):
-        return dP[0] @ _t(X[0]) if first_sequence_only else np.sum(dP @ _t(X), axis=0)
+    def dW(dout):  # dout: dQ, dK or dV
+        return dout[0] @ _t(X[0]) if first_sequence_only else np.sum(dout @ _t(X), axis=0)
 
     terms = {"q": _t(p["Wq"]) @ dQ, "k": _t(p["Wk"]) @ dK, "v": _t(p["Wv"]) @ dV}
     return sum(terms[t] for t in paths), dW(dQ), dW(dK), dW(dV)
@@ -149,8 +149,8 @@ HEAD = Exercise(
             dS is transposed. S[b, i, j] = k_i . q_j (row = key, column = query), so dQ = K dS /
             sqrt(d_k) and dK = Q dS^T / sqrt(d_k); T x T hides the slip from the shapes."""),
         Mistake(lambda p, d: _head_grads(p, d, first_sequence_only=True), "batch_sum", """
-            that is only the first sequence's contribution; every W is shared by all the sequences of
-            the batch, so each dW sums dP_b X_b^T over b."""),
+            that is only the first sequence's contribution; every weight is shared by all the sequences
+            of the batch, so its gradient sums over b: dW_q = sum_b dQ_b X_b^T, and so dW_k and dW_v."""),
     ),
     summed_over="the sequences of the batch",
 )

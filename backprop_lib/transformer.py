@@ -188,7 +188,7 @@ def _gelu_tanh(x):
     (x ** 3 is numpy's slow general power, and every temporary of a (B, T, d_ff) array is a
     pass over memory: written this way gelu costs about a third of the plain expression.)
     """
-    t = x * x
+    t = np.asarray(x * x)  # an array even for 0-d x (numpy returns a scalar there)
     t *= _GELU_A
     t += 1.0
     t *= x
@@ -221,7 +221,7 @@ def gelu_backward(dout, x) -> np.ndarray:
     Derived in: chapters/09_transformer_block.ipynb
     """
     t = _gelu_tanh(x)
-    slope = t * t  # then x/2 (1 - t^2) c (1 + 3 a x^2), in place
+    slope = np.asarray(t * t)  # then x/2 (1 - t^2) c (1 + 3 a x^2), in place
     np.subtract(1.0, slope, out=slope)
     slope *= x
     slope *= 1.0 + (3.0 * _GELU_A) * (x * x)

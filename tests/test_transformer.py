@@ -141,6 +141,15 @@ def test_gelu_values():
     assert tr.gelu(np.array([0.0]))[0] == 0.0 and tr.gelu_backward(np.ones(1), np.zeros(1))[0] == 0.5
 
 
+def test_gelu_takes_a_number_as_any_shape():
+    """gelu(1.0) is gelu of a 0-d array (it raised numpy's 'return arrays must be of ArrayType')."""
+    t = np.tanh(np.sqrt(2 / np.pi) * 1.044715)
+    slope = float(tr.gelu_backward(np.ones(1), np.ones(1))[0])
+    for x in (1.0, np.float64(1.0), np.array(1.0)):
+        assert abs(float(tr.gelu(x)) - 0.5 * (1 + t)) < 1e-15
+        assert abs(float(tr.gelu_backward(1.0, x)) - slope) < 1e-15
+
+
 # ---------------------------------------------------------------- properties of the block
 
 @PROP

@@ -10,6 +10,8 @@ Derived in: chapters/09_transformer_block.ipynb
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from ..normalization import layer_norm_backward, layer_norm_forward
@@ -168,6 +170,22 @@ def _call_block(fn, p, dY):
     return (dX, *(grads[k] for k in CHECKED))
 
 
+_BLOCK_SLIPS = (  # (the slip, as a keyword of _block_grads; its kind; the feedback)
+    (dict(second_identity=False), "residual",
+     "the identity path of the second residual addition is missing: Y = R + F, so "
+     "dR = dY + (the MLP branch's gradient), not the branch's gradient alone."),
+    (dict(first_identity=False), "residual",
+     "the identity path of the first residual addition is missing: R = X + O, so "
+     "dX = dR + (the attention branch's gradient), not the branch's gradient alone."),
+    (dict(attention_upstream="dY"), "order",
+     "the attention branch was given dY. Its output O enters R, and R reaches the "
+     "loss along both paths of the second addition: pass dR = dY + (MLP branch) to "
+     "the attention's backward, so compute the second half's backward first."),
+    (dict(ln2=False), "layernorm",
+     "LN_2's backward is missing: the MLP's input gradient is dU_2, the gradient at "
+     "LN_2's output; run layer_norm_backward(dU2, cache) to get the gradient at R."),
+)
+
 BLOCK = Exercise(
     name="block_backward", function="block_backward",
     returns="(dX, grads): dX with the shape (B, T, d) of X, and grads a dict with one gradient per "
@@ -176,21 +194,7 @@ BLOCK = Exercise(
     forward=lambda X, h, **params: block_forward(X, params, h=h)[0],
     call=_call_block,
     cases=_block_cases,
-    mistakes=(
-        Mistake(lambda p, d: _block_grads(p, d, second_identity=False), "residual",
-                "the identity path of the second residual addition is missing: Y = R + F, so "
-                "dR = dY + (the MLP branch's gradient), not the branch's gradient alone."),
-        Mistake(lambda p, d: _block_grads(p, d, first_identity=False), "residual",
-                "the identity path of the first residual addition is missing: R = X + O, so "
-                "dX = dR + (the attention branch's gradient), not the branch's gradient alone."),
-        Mistake(lambda p, d: _block_grads(p, d, attention_upstream="dY"), "order",
-                "the attention branch was given dY. Its output O enters R, and R reaches the "
-                "loss along both paths of the second addition: pass dR = dY + (MLP branch) to "
-                "the attention's backward, so compute the second half's backward first."),
-        Mistake(lambda p, d: _block_grads(p, d, ln2=False), "layernorm",
-                "LN_2's backward is missing: the MLP's input gradient is dU_2, the gradient at "
-                "LN_2's output; run layer_norm_backward(dU2, cache) to get the gradient at R."),
-    ),
+    mistakes=tuple(Mistake(partial(_block_grads, **slip), kind, text) for slip, kind, text in _BLOCK_SLIPS),
     summed_over="the tokens (all B sequences and T positions)",
     upstream="dY",
 )

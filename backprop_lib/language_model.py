@@ -1,9 +1,11 @@
 """A small language model: embeddings + positions -> n transformer blocks -> LayerNorm -> readout.
 
-    X^0 = E[tokens] + P[:T]                     (B, T, d)    E (vocab, d), P (T_max, d)
+    X^0 = W_tok[tokens] + W_pos[:T]             (B, T, d)    W_tok (vocab, d), W_pos (T_max, d)
     X^l = block(X^{l-1}),  l = 1 .. n_blocks    (B, T, d)    transformer.block_forward
     U = LN(X^n)                                 (B, T, d)    normalization.layer_norm_forward
-    logits = U R^T                              (B, T, vocab) R (vocab, d), the readout
+    logits = U W_out^T                          (B, T, vocab) W_out (vocab, d), the readout
+    (W_tok, W_pos, W_out are the keys tok_emb, pos_emb, readout: an embedding is a linear
+    layer without bias on a one-hot token, so its table is a weight matrix)
     L = mean over the scored positions (b, i) of -log softmax(logits[b, i])[targets[b, i]]
 
 The loss mask: targets[b, i] = IGNORE (tasks.IGNORE = -100) marks a position that is not
@@ -11,18 +13,18 @@ scored; the mean runs over the others only (as torch.nn.functional.cross_entropy
 ignore_index), so dL/dlogits is 0 at an ignored position and (softmax - onehot) / N_scored at a
 scored one (cross_entropy.cross_entropy_backward, on the scored rows).
 
-Backward: dU = dlogits R, dR = dlogits^T U (summed over every position); the final LayerNorm's
-and the blocks' backward in reverse order give dX^0; then dP[i] = sum over the batch of
-dX^0[:, i] for i < T (rows T .. T_max - 1 of P were not used: 0), and dE[v] = sum of dX^0[b, i]
-over every position holding token v: a scatter-add (np.add.at), since a row of E is read once
-per occurrence of its token.
+Backward: dU = dlogits W_out, dW_out = dlogits^T U (summed over every position); the final
+LayerNorm's and the blocks' backward in reverse order give dX^0; then dW_pos[i] = sum over the
+batch of dX^0[:, i] for i < T (rows T .. T_max - 1 of W_pos were not used: 0), and dW_tok[v] =
+sum of dX^0[b, i] over every position holding token v: a scatter-add (np.add.at), since a row
+of W_tok is read once per occurrence of its token.
 
-Choices. The positional table P is learned (GPT-2's choice): the task needs to tell positions
+Choices. The positional table W_pos is learned (GPT-2's choice): the task needs to tell positions
 apart exactly (query i reads key 2L - 1 - i), a learned table can make any two positions as
 different as it needs, and its gradient is one more scatter to derive; a sinusoidal table would
-work too and has no gradient at all. The readout R is not tied to E: each matrix keeps its own
-gradient (tying them, R = E, would add the two gradients). R has no bias: LN's beta already adds
-R beta, an offset of every logit, so a bias would repeat it.
+work too and has no gradient at all. The readout W_out is not tied to W_tok: each matrix keeps
+its own gradient (tying them, W_out = W_tok, would add the two gradients). W_out has no bias:
+LN's beta already adds W_out beta, an offset of every logit, so a bias would repeat it.
 
 params: a flat dict: "tok_emb" (vocab, d), "pos_emb" (T_max, d), "block{l}.<key>" for the 16
 keys of transformer.PARAM_KEYS and l = 0 .. n_blocks - 1, "lnf_gamma", "lnf_beta" (d,),
@@ -219,7 +221,7 @@ def _loss(logits, targets):
 
 
 def model_forward(tokens, params, *, h: int):
-    """logits = LN(blocks(E[tokens] + P[:T])) R^T: (B, T) int tokens -> (B, T, vocab).
+    """logits = LN(blocks(W_tok[tokens] + W_pos[:T])) W_out^T: (B, T) int tokens -> (B, T, vocab).
 
     params from init_model; h heads per block (h must divide d: the block checks). T must be
     <= T_max, the rows of the positional table. Returns (logits, ModelCache); cache.attention is
@@ -230,8 +232,8 @@ def model_forward(tokens, params, *, h: int):
 
 
 def model_backward(dlogits, cache) -> dict:
-    """dR = dlogits^T U, dX^n from the final LN's backward, the blocks' backward in reverse, then
-    dP[:T] = sum_b dX^0, dE = scatter-add of dX^0 over the tokens (np.add.at).
+    """dW_out = dlogits^T U, dX^n from the final LN's backward, the blocks' backward in reverse,
+    then dW_pos[:T] = sum_b dX^0, dW_tok = scatter-add of dX^0 over the tokens (np.add.at).
 
     dlogits (B, T, vocab); cache the ModelCache of model_forward. Returns grads with the keys of
     params.

@@ -1,4 +1,4 @@
-"""Pre-norm transformer block, row layout:  H = X + MHA(LN1(X)),  Y = H + FFN(LN2(H)).
+"""Pre-norm transformer block, row layout:  R = X + MHA(LN1(X)),  Y = R + FFN(LN2(R)).
 
 PyTorch's row layout: X (B, T, d) holds B sequences of T positions with d features; a linear
 map is  Y = X W^T + b  with W (d_out, d_in), as torch.nn.Linear. h heads of d_k = d / h
@@ -10,20 +10,20 @@ features, d_ff = 4 d hidden units, N = B T rows. Forward, with the shape of ever
     S = Q_h K_h^T / sqrt(d_k), causal mask     (B, h, T, T)   attention.scores, attention_head.mask_scores
     A = softmax of S over the keys (last axis) (B, h, T, T)   activations.softmax
     Z_h = A V_h,  Z = merge_heads(Z_h)          (B, h, T, d_k) -> (B, T, d)   attention.weighted_values
-    O = Z W_O^T + b_O,  H = X + O               (B, T, d)      residual.residual_forward
-    U2 = LN2(H),  P = U2 W_1^T + b_1            (B, T, d), (B, T, d_ff)
-    G = gelu(P),  F = G W_2^T + b_2,  Y = H + F (B, T, d_ff), (B, T, d), (B, T, d)
+    O = Z W_O^T + b_O,  R = X + O               (B, T, d)      residual.residual_forward
+    U2 = LN2(R),  P = U2 W_1^T + b_1            (B, T, d), (B, T, d_ff)
+    G = gelu(P),  F = G W_2^T + b_2,  Y = R + F (B, T, d_ff), (B, T, d), (B, T, d)
 
 Backward, dY (B, T, d) given; every gradient has the shape of its variable, and every line is
 a backward function of an earlier chapter (a weight's gradient sums over the N rows):
 
-    dF = dY                                    (B, T, d)      residual: F is added to H
+    dF = dY                                    (B, T, d)      residual: F is added to R
     dG = dF W_2,  dW_2 = dF^T G,  db_2 = sum dF (B, T, d_ff), (d, d_ff), (d,)
     dP = gelu_backward(dG, P)                  (B, T, d_ff)
     dU2 = dP W_1,  dW_1 = dP^T U2,  db_1       (B, T, d), (d_ff, d), (d_ff,)
-    dH = dY + LN2 backward(dU2)                (B, T, d)      the identity path + the FFN path
+    dR = dY + LN2 backward(dU2)                (B, T, d)      the identity path + the FFN path
        (dgamma_2, dbeta_2 (d,) from layer_norm_backward)
-    dO = dH,  dZ = dO W_O,  dW_O = dO^T Z       (B, T, d), (d, d)
+    dO = dR,  dZ = dO W_O,  dW_O = dO^T Z       (B, T, d), (d, d)
     dZ_h = split_heads(dZ)                     (B, h, T, d_k) merge's backward is split
     dA = dZ_h V_h^T,  dV_h = A^T dZ_h           (B, h, T, T), (B, h, T, d_k)  weighted_values_backward
     dS = A * (dA - sum over keys of A * dA)    (B, h, T, T)   activations.softmax_vjp (0 where masked)
@@ -31,7 +31,7 @@ a backward function of an earlier chapter (a weight's gradient sums over the N r
     dQ, dK, dV = merge_heads(dQ_h), ..          (B, T, d)      split's backward is merge
     dU1 = dQ W_Q + dK W_K + dV W_V              (B, T, d)      three paths into U1 add
        (dW_Q = dQ^T U1 (d, d), db_Q = sum dQ (d,), and the same for K and V)
-    dX = dH + LN1 backward(dU1)                (B, T, d)      (dgamma_1, dbeta_1 (d,))
+    dX = dR + LN1 backward(dU1)                (B, T, d)      (dgamma_1, dbeta_1 (d,))
 
 Chapters 6 and 7 wrote attention in the column layout (one token per column): S_col = K^T Q
 (keys x queries), softmax over the keys (axis -2), Z_col = V A_col. The row layout is that
@@ -52,6 +52,7 @@ import statistics
 import time
 import tracemalloc
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -292,6 +293,15 @@ def multi_head_attention_forward(X, params, *, h: int, causal=True):
     return out, AttentionCache(X, *heads, A, Z, {k: p[k] for k in _ATTN_KEYS}, h)
 
 
+def _opened(cache, kind, forward: str, dout):
+    """(cache, its params, dout) after the door's checks: cache is the ``kind`` that ``forward``
+    returns, dout has the shape of that forward's input."""
+    if not isinstance(cache, kind):
+        raise TypeError(f"cache must be the {kind.__name__} returned by {forward}, "
+                        f"got {type(cache).__name__}")
+    return cache, cache.params, _dout(dout, cache.U.shape, forward)
+
+
 def multi_head_attention_backward(dout, cache):
     """dX = dQ W_Q + dK W_K + dV W_V (three paths), dW_O = dO^T Z, .. (the module docstring's steps).
 
@@ -300,11 +310,7 @@ def multi_head_attention_backward(dout, cache):
 
     Derived in: chapters/09_transformer_block.ipynb
     """
-    if not isinstance(cache, AttentionCache):
-        raise TypeError(f"cache must be the AttentionCache returned by multi_head_attention_forward, "
-                        f"got {type(cache).__name__}")
-    c, p = cache, cache.params
-    dout = _dout(dout, c.U.shape, "multi_head_attention_forward")
+    c, p, dout = _opened(cache, AttentionCache, "multi_head_attention_forward", dout)
     B, T, d = c.U.shape
     d_k = d // c.h
     grads = {}
@@ -360,11 +366,7 @@ def feed_forward_backward(dout, cache):
 
     Derived in: chapters/09_transformer_block.ipynb
     """
-    if not isinstance(cache, FeedForwardCache):
-        raise TypeError(f"cache must be the FeedForwardCache returned by feed_forward, "
-                        f"got {type(cache).__name__}")
-    c, p = cache, cache.params
-    dout = _dout(dout, c.U.shape, "feed_forward")
+    c, p, dout = _opened(cache, FeedForwardCache, "feed_forward", dout)
     with trusted():
         dG, dW_2, db_2 = _linear_backward(dout, c.G, p["W_2"])
         dP = gelu_backward(dG, c.P)
@@ -374,39 +376,29 @@ def feed_forward_backward(dout, cache):
 
 # ---------------------------------------------------------------- the block
 
-def _attention_sublayer(X, params, h, causal):
-    """MHA(LN1(X)) and its caches (the residual adds X)."""
-    U, ln = layer_norm_forward(X, params["ln1_gamma"], params["ln1_beta"], eps=_EPS)
-    out, attn = multi_head_attention_forward(U, params, h=h, causal=causal)
-    return out, (ln, attn)
+def _pre_norm(X, params, ln, sublayer):
+    """sublayer(LN(X), params) and the caches (ln_cache, sublayer_cache); the residual adds X.
+
+    ln names the LayerNorm ("ln1" or "ln2": params[ln + "_gamma"], params[ln + "_beta"]).
+    """
+    U, ln_cache = layer_norm_forward(X, params[f"{ln}_gamma"], params[f"{ln}_beta"], eps=_EPS)
+    out, sublayer_cache = sublayer(U, params)
+    return out, (ln_cache, sublayer_cache)
 
 
-def _attention_sublayer_backward(dO, cache):
-    ln, attn = cache
-    dU, grads = multi_head_attention_backward(dO, attn)
-    dX, grads["ln1_gamma"], grads["ln1_beta"] = layer_norm_backward(dU, ln)
+def _pre_norm_backward(dout, cache, sublayer_backward, ln):
+    """The branch's dX = LN backward(sublayer backward(dout)), and the grads of both."""
+    ln_cache, sublayer_cache = cache
+    dU, grads = sublayer_backward(dout, sublayer_cache)
+    dX, grads[f"{ln}_gamma"], grads[f"{ln}_beta"] = layer_norm_backward(dU, ln_cache)
     return dX, grads
-
-
-def _ffn_sublayer(H, params):
-    """FFN(LN2(H)) and its caches (the residual adds H)."""
-    U, ln = layer_norm_forward(H, params["ln2_gamma"], params["ln2_beta"], eps=_EPS)
-    F, ffn = feed_forward(U, params)
-    return F, (ln, ffn)
-
-
-def _ffn_sublayer_backward(dF, cache):
-    ln, ffn = cache
-    dU, grads = feed_forward_backward(dF, ffn)
-    dH, grads["ln2_gamma"], grads["ln2_beta"] = layer_norm_backward(dU, ln)
-    return dH, grads
 
 
 @dataclass(frozen=True)
 class BlockCache:
     """The block's cache: the two residual caches, or (checkpoint=True) only X.
 
-    attn = (x shape, (LN1 NormCache, AttentionCache)), ffn = (h shape, (LN2 NormCache,
+    attn = (x shape, (LN1 NormCache, AttentionCache)), ffn = (R's shape, (LN2 NormCache,
     FeedForwardCache)), as residual.residual_forward returns them; None when checkpointed.
     """
 
@@ -431,7 +423,7 @@ def _recompute(cache: BlockCache) -> BlockCache:
 
 @checked(X="B T d", params=_BLOCK_PARAMS, h="count1")
 def block_forward(X, params, *, h: int, causal=True, checkpoint=False):
-    """Y = H + FFN(LN2(H)),  H = X + MHA(LN1(X)): the pre-norm block, no dropout.
+    """Y = R + FFN(LN2(R)),  R = X + MHA(LN1(X)): the pre-norm block, no dropout.
 
     X (B, T, d); params the 16 arrays of init_block (keys PARAM_KEYS, d_ff = W_1's rows); h
     heads (h must divide d); causal: position i attends to positions j <= i. checkpoint=True
@@ -444,15 +436,16 @@ def block_forward(X, params, *, h: int, causal=True, checkpoint=False):
     causal, checkpoint = _flag(causal, "causal"), _flag(checkpoint, "checkpoint")
     p = {k: params[k] for k in PARAM_KEYS}
     with trusted():
-        H, attn = residual_forward(X, _attention_sublayer, p, h, causal)
-        Y, ffn = residual_forward(H, _ffn_sublayer, p)
+        attention = partial(multi_head_attention_forward, h=h, causal=causal)
+        R, attn = residual_forward(X, _pre_norm, p, "ln1", attention)  # R = X + MHA(LN_1(X))
+        Y, ffn = residual_forward(R, _pre_norm, p, "ln2", feed_forward)  # Y = R + MLP(LN_2(R))
     if checkpoint:
         return Y, BlockCache(X, None, None, p, h, causal, True)
     return Y, BlockCache(None, attn, ffn, p, h, causal, False)
 
 
 def block_backward(dout, cache):
-    """dX = dH + LN1 backward(MHA backward(dH)),  dH = dY + LN2 backward(FFN backward(dY)).
+    """dX = dR + LN1 backward(MHA backward(dR)),  dR = dY + LN2 backward(FFN backward(dY)).
 
     dout (B, T, d) is dL/dY; cache the BlockCache of block_forward (checkpointed: the forward
     is recomputed first). Returns (dX (B, T, d), grads with the 16 keys of PARAM_KEYS).
@@ -463,11 +456,14 @@ def block_backward(dout, cache):
         raise TypeError(f"cache must be the BlockCache returned by block_forward, got {type(cache).__name__}")
     shape = cache.X.shape if cache.checkpoint else cache.attn[0]
     dout = _dout(dout, shape, "block_forward")
+    mlp_branch = partial(_pre_norm_backward, sublayer_backward=feed_forward_backward, ln="ln2")
+    attention_branch = partial(_pre_norm_backward, sublayer_backward=multi_head_attention_backward,
+                               ln="ln1")
     with trusted():
         if cache.checkpoint:
             cache = _recompute(cache)
-        dH, (g_ffn,) = residual_backward(dout, cache.ffn, _ffn_sublayer_backward)
-        dX, (g_attn,) = residual_backward(dH, cache.attn, _attention_sublayer_backward)
+        dR, (g_ffn,) = residual_backward(dout, cache.ffn, mlp_branch)  # dR = dY + the MLP branch's
+        dX, (g_attn,) = residual_backward(dR, cache.attn, attention_branch)  # dX = dR + MHA branch's
     grads = {**g_attn, **g_ffn}
     return dX, {k: grads[k] for k in PARAM_KEYS}
 

@@ -1,14 +1,16 @@
 """Chapter 9 exercises: the transformer block's backward in PyTorch's row layout (B, T, d).
 
     split (B, T, d) -> (B, h, T, d_k)     its backward is the merge: transpose back, then reshape
-    H = X + Z W_O^T + b_O                 dX = dH (identity path), dZ = dH W_O,
-                                          dW_O = sum_{b,t} dH_bt^T Z_bt, db_O = sum_{b,t} dH_bt
-    the whole block, end to end:          dH = dY + LN_2^T MLP^T dY,  dX = dH + LN_1^T MHA^T dH
+    R = X + Z W_O^T + b_O                 dX = dR (identity path), dZ = dR W_O,
+                                          dW_O = sum_{b,t} dR_bt^T Z_bt, db_O = sum_{b,t} dR_bt
+    the whole block, end to end:          dR = dY + LN_2^T MLP^T dY,  dX = dR + LN_1^T MHA^T dR
 
 Derived in: chapters/09_transformer_block.ipynb
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 
@@ -68,39 +70,39 @@ def _projection_cases(rng):
             for b, t, d in [(2, 4, 6), (1, 3, 4), (3, 2, 5), (2, 1, 3)]]
 
 
-def _projection_grads(p, dH, *, identity=True, bias_axes=(0, 1), dZ_transposed=False,
+def _projection_grads(p, dR, *, identity=True, bias_axes=(0, 1), dZ_transposed=False,
                       dW_transposed=False):
-    """(dX, dZ, dW_O, db_O) of H = X + Z W_O^T + b_O, or a typical mistake's, from the keywords."""
+    """(dX, dZ, dW_O, db_O) of R = X + Z W_O^T + b_O, or a typical mistake's, from the keywords."""
     Z, W = p["Z"], p["W_O"]
     d = W.shape[0]
-    flat_dH, flat_Z = dH.reshape(-1, d), Z.reshape(-1, d)
-    dW = flat_Z.T @ flat_dH if dW_transposed else flat_dH.T @ flat_Z
-    dZ = dH @ W.T if dZ_transposed else dH @ W
-    return (dH if identity else np.zeros_like(dH)), dZ, dW, dH.sum(axis=bias_axes)
+    flat_dR, flat_Z = dR.reshape(-1, d), Z.reshape(-1, d)
+    dW = flat_Z.T @ flat_dR if dW_transposed else flat_dR.T @ flat_Z
+    dZ = dR @ W.T if dZ_transposed else dR @ W
+    return (dR if identity else np.zeros_like(dR)), dZ, dW, dR.sum(axis=bias_axes)
 
 
 PROJECTION = Exercise(
-    name="output_projection_residual", signature="output_backward(dH, Z, W_O) -> dX, dZ, dW_O, db_O",
+    name="output_projection_residual", signature="output_backward(dR, Z, W_O) -> dX, dZ, dW_O, db_O",
     returns="(dX, dZ, dW_O, db_O): dX and dZ with the shape (B, T, d) of X and Z, dW_O (d, d), "
             "db_O (d,)",
     forward=lambda X, Z, W_O, b_O: X + Z @ W_O.T + b_O,
     cases=_projection_cases,
     mistakes=(
         Mistake(lambda p, d: _projection_grads(p, d, identity=False), "residual",
-                "the residual's identity path is missing. H = X + O, and the addition passes "
-                "dH to both of its inputs unchanged: dX = dH."),
+                "the residual's identity path is missing. R = X + O, and the addition passes "
+                "dR to both of its inputs unchanged: dX = dR."),
         Mistake(lambda p, d: _projection_grads(p, d, dZ_transposed=True), "transpose",
-                "dZ = dH W_O, not dH W_O^T: the forward multiplies by W_O^T, so the backward "
+                "dZ = dR W_O, not dR W_O^T: the forward multiplies by W_O^T, so the backward "
                 "multiplies by W_O (W_O is square, so the shapes cannot tell)."),
         Mistake(lambda p, d: _projection_grads(p, d, dW_transposed=True), "transpose",
                 "that is the transpose of dW_O. W_O has shape (d_out, d_in) = (d, d), and "
-                "dW_O = sum over b, t of dH_bt^T Z_bt (dH first), as for torch.nn.Linear."),
+                "dW_O = sum over b, t of dR_bt^T Z_bt (dR first), as for torch.nn.Linear."),
         Mistake(lambda p, d: _projection_grads(p, d, bias_axes=0), "batch_sum",
                 "db_O is summed over the batch only. b_O is added to every token of every "
-                "sequence, so its gradient sums dH over both B and T: dH.sum(axis=(0, 1))."),
+                "sequence, so its gradient sums dR over both B and T: dR.sum(axis=(0, 1))."),
         Mistake(lambda p, d: _projection_grads(p, d, bias_axes=1), "batch_sum",
                 "db_O is summed over the positions only. b_O is shared by every sequence too: "
-                "sum dH over both B and T, dH.sum(axis=(0, 1))."),
+                "sum dR over both B and T, dR.sum(axis=(0, 1))."),
     ),
     summed_over="the tokens (all B sequences and T positions)",
 )
@@ -129,27 +131,27 @@ def _block_cases(rng):
             for b, t, d, h in [(2, 3, 4, 2), (1, 4, 4, 1), (2, 2, 6, 3), (3, 1, 4, 2)]]
 
 
-def _block_grads(p, dY, *, second_identity=True, first_identity=True, attention_upstream="dH",
+def _block_grads(p, dY, *, second_identity=True, first_identity=True, attention_upstream="dR",
                  ln2=True):
     """(dX, one gradient per CHECKED key) of the block, or a typical mistake's, from the keywords."""
     params = {k: p[k] for k in KEYS}
     U1, ln1_cache = layer_norm_forward(p["X"], p["ln1_gamma"], p["ln1_beta"])
     attn_out, att_cache = multi_head_attention_forward(U1, params, h=p["h"])
-    H = p["X"] + attn_out
-    U2, ln2_cache = layer_norm_forward(H, p["ln2_gamma"], p["ln2_beta"])
+    R = p["X"] + attn_out
+    U2, ln2_cache = layer_norm_forward(R, p["ln2_gamma"], p["ln2_beta"])
     _, mlp_cache = feed_forward(U2, params)
     dU2, grads = feed_forward_backward(dY, mlp_cache)
     if ln2:
-        dH_branch, grads["ln2_gamma"], grads["ln2_beta"] = layer_norm_backward(dU2, ln2_cache)
+        dR_branch, grads["ln2_gamma"], grads["ln2_beta"] = layer_norm_backward(dU2, ln2_cache)
     else:
-        dH_branch = dU2
+        dR_branch = dU2
         grads["ln2_gamma"], grads["ln2_beta"] = layer_norm_backward(dU2, ln2_cache)[1:]
-    dH = dY + dH_branch if second_identity else dH_branch
-    dU1, att_grads = multi_head_attention_backward(dH if attention_upstream == "dH" else dY,
+    dR = dY + dR_branch if second_identity else dR_branch
+    dU1, att_grads = multi_head_attention_backward(dR if attention_upstream == "dR" else dY,
                                                    att_cache)
     grads.update(att_grads)
     dX_branch, grads["ln1_gamma"], grads["ln1_beta"] = layer_norm_backward(dU1, ln1_cache)
-    dX = dH + dX_branch if first_identity else dX_branch
+    dX = dR + dX_branch if first_identity else dX_branch
     return (dX, *(grads[k] for k in CHECKED))
 
 
@@ -168,6 +170,22 @@ def _call_block(fn, p, dY):
     return (dX, *(grads[k] for k in CHECKED))
 
 
+_BLOCK_SLIPS = (  # (the slip, as a keyword of _block_grads; its kind; the feedback)
+    (dict(second_identity=False), "residual",
+     "the identity path of the second residual addition is missing: Y = R + F, so "
+     "dR = dY + (the MLP branch's gradient), not the branch's gradient alone."),
+    (dict(first_identity=False), "residual",
+     "the identity path of the first residual addition is missing: R = X + O, so "
+     "dX = dR + (the attention branch's gradient), not the branch's gradient alone."),
+    (dict(attention_upstream="dY"), "order",
+     "the attention branch was given dY. Its output O enters R, and R reaches the "
+     "loss along both paths of the second addition: pass dR = dY + (MLP branch) to "
+     "the attention's backward, so compute the second half's backward first."),
+    (dict(ln2=False), "layernorm",
+     "LN_2's backward is missing: the MLP's input gradient is dU_2, the gradient at "
+     "LN_2's output; run layer_norm_backward(dU2, cache) to get the gradient at R."),
+)
+
 BLOCK = Exercise(
     name="block_backward", function="block_backward",
     returns="(dX, grads): dX with the shape (B, T, d) of X, and grads a dict with one gradient per "
@@ -176,21 +194,7 @@ BLOCK = Exercise(
     forward=lambda X, h, **params: block_forward(X, params, h=h)[0],
     call=_call_block,
     cases=_block_cases,
-    mistakes=(
-        Mistake(lambda p, d: _block_grads(p, d, second_identity=False), "residual",
-                "the identity path of the second residual addition is missing: Y = H + F, so "
-                "dH = dY + (the MLP branch's gradient), not the branch's gradient alone."),
-        Mistake(lambda p, d: _block_grads(p, d, first_identity=False), "residual",
-                "the identity path of the first residual addition is missing: H = X + O, so "
-                "dX = dH + (the attention branch's gradient), not the branch's gradient alone."),
-        Mistake(lambda p, d: _block_grads(p, d, attention_upstream="dY"), "order",
-                "the attention branch was given dY. Its output O enters H, and H reaches the "
-                "loss along both paths of the second addition: pass dH = dY + (MLP branch) to "
-                "the attention's backward, so compute the second half's backward first."),
-        Mistake(lambda p, d: _block_grads(p, d, ln2=False), "layernorm",
-                "LN_2's backward is missing: the MLP's input gradient is dU_2, the gradient at "
-                "LN_2's output; run layer_norm_backward(dU2, cache) to get the gradient at H."),
-    ),
+    mistakes=tuple(Mistake(partial(_block_grads, **slip), kind, text) for slip, kind, text in _BLOCK_SLIPS),
     summed_over="the tokens (all B sequences and T positions)",
     upstream="dY",
 )

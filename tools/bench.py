@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -261,9 +262,23 @@ def _deep_times() -> dict:
             "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
-def deep_section(samples: int) -> str:
-    import json
+def _times_per_thread_setting(function: str) -> list[dict]:
+    """bench.<function>() in a fresh process with one BLAS thread on both sides, then with each
+    library's default (the thread count is read when numpy and torch load)."""
+    out = []
+    for threads in (1, None):
+        env = dict(os.environ)
+        if threads:
+            env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        code = ("import json, sys; sys.path.insert(0, 'tools'); import bench; "
+                f"print(json.dumps(bench.{function}()))")
+        proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                              text=True, check=True)
+        out.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    return out
 
+
+def deep_section(samples: int) -> str:
     rows = ["| workload | threads | backprop_lib (ms) | PyTorch eager (ms) | ours / torch | target | met |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
     try:
@@ -271,15 +286,7 @@ def deep_section(samples: int) -> str:
     except ImportError:
         rows.append("| (PyTorch is not installed: comparison skipped) | | | | | | |")
     else:
-        for threads in (1, None):  # one BLAS thread on both sides, then each library's default
-            env = dict(os.environ)
-            if threads:
-                env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-            code = ("import json, sys; sys.path.insert(0, 'tools'); import bench; "
-                    "print(json.dumps(bench._deep_times()))")
-            proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                                  text=True, check=True)
-            t = json.loads(proc.stdout.strip().splitlines()[-1])
+        for t in _times_per_thread_setting("_deep_times"):
             r = t["ours"] / t["theirs"]
             print(f"deep BN MLP, {t['threads']} threads: ours {t['ours'] * 1e3:.2f} ms, torch "
                   f"{t['theirs'] * 1e3:.2f} ms, ratio {r:.2f}")
@@ -370,8 +377,6 @@ def _checkpoint_costs(n_blocks: int):
 
 
 def block_section() -> str:
-    import json
-
     from backprop_lib.transformer import CheckpointCost, activation_bytes
 
     rows = ["| workload | threads | backprop_lib (ms) | PyTorch eager (ms) | ours / torch | target | met |",
@@ -384,15 +389,7 @@ def block_section() -> str:
     except ImportError:
         rows.append("| (PyTorch is not installed: comparison skipped) | | | | | | |")
     else:
-        for threads in (1, None):  # one BLAS thread on both sides, then each library's default
-            env = dict(os.environ)
-            if threads:
-                env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-            code = ("import json, sys; sys.path.insert(0, 'tools'); import bench; "
-                    "print(json.dumps(bench._block_times()))")
-            proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                                  text=True, check=True)
-            t = json.loads(proc.stdout.strip().splitlines()[-1])
+        for t in _times_per_thread_setting("_block_times"):
             r = t["ours"] / t["theirs"]
             print(f"transformer block, {t['threads']} threads: ours {t['ours'] * 1e3:.2f} ms, torch "
                   f"{t['theirs'] * 1e3:.2f} ms, ratio {r:.2f}")

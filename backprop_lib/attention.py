@@ -1,9 +1,9 @@
-"""Attention, piece by piece:  z = V alpha,  V = Wv X + b 1^T,  s = K^T q,  alpha = softmax(s).
+"""Attention, piece by piece:  vbar = V alpha,  V = Wv X + b 1^T,  s = K^T q,  alpha = softmax(s).
 
 One vocabulary for Chapters 6 and 7: every function takes the batched matrices of Chapter 7
 (one query, key or value per column) and a single query as the special case of one column.
 
-    Z = V A              dV = dZ A^T,  dA = V^T dZ             (z = V alpha for one query)
+    Vbar = V A           dV = dVbar A^T,  dA = V^T dVbar       (vbar = V alpha for one query)
     W X (Q, K or V)      dW = dout X^T (summed over a batch),  dX = W^T dout   (dout: dQ, dK or dV)
     V = Wv X + b 1^T     dWv = dV X^T,  db = dV 1 (sum over columns),  dX = Wv^T dV
     S = scale K^T Q      dQ = scale K dS,  dK = scale Q dS^T   (s = K^T q for one query, scale 1)
@@ -46,16 +46,20 @@ def _t(M):
 
 @checked(V="B? d n", A="B? n T?")
 def weighted_values(V, A) -> np.ndarray:
-    """Z = V A: column j of Z is sum_i A_ij v_i.  V (d, n), A (n, T) or alpha (n,) -> (d, T) or (d,)."""
+    """Vbar = V A: column j of Vbar is sum_i A_ij v_i.  V (d, n), A (n, T) or alpha (n,) -> (d, T) or (d,).
+
+    The bar says "average": with softmax weights (each column of A sums to 1), column j is the
+    A-weighted mean of the values.
+    """
     return V @ A
 
 
-@checked(V="B? d n", A="B? n T?", dZ="B? d T?")
-def weighted_values_backward(dZ, V, A):
-    """dV = dZ A^T (value i gets dZ weighted by its row of A), dA = V^T dZ."""
-    if A.ndim == 1:  # one query: dv = dz alpha^T, an outer product
-        return np.outer(dZ, A), V.T @ dZ
-    return dZ @ _t(A), _t(V) @ dZ
+@checked(V="B? d n", A="B? n T?", dVbar="B? d T?")
+def weighted_values_backward(dVbar, V, A):
+    """dV = dVbar A^T (value i gets dVbar weighted by its row of A), dA = V^T dVbar."""
+    if A.ndim == 1:  # one query: dV = dvbar alpha^T, an outer product
+        return np.outer(dVbar, A), V.T @ dVbar
+    return dVbar @ _t(A), _t(V) @ dVbar
 
 
 @checked(W="d m", b="d", X="m n")
@@ -156,12 +160,12 @@ def values_program(Wv, b, x, y, alpha, eta=0.002, steps=10) -> TrainResult:
 
     def forward(p):
         V = value_layer(p["Wv"], p["b"], x)
-        z = weighted_values(V, alpha)
-        return squared_error(z, y), z, (p, V, z)
+        vbar = weighted_values(V, alpha)
+        return squared_error(vbar, y), vbar, (p, V, vbar)
 
     def backward(cache):
-        p, V, z = cache
-        dV, _ = weighted_values_backward(z - y, V, alpha)  # dL/dz = z - y
+        p, V, vbar = cache
+        dV, _ = weighted_values_backward(vbar - y, V, alpha)  # dL/dvbar = vbar - y
         dWv, db, _ = value_layer_backward(dV, p["Wv"], x)
         return {"Wv": dWv, "b": db}
 

@@ -1,10 +1,10 @@
-"""Self-attention head  Z = V softmax(K^T Q / sqrt(d_k)),  Q = W_q X,  K = W_k X,  V = W_v X.
+"""Self-attention head  Vbar = V softmax(K^T Q / sqrt(d_k)),  Q = W_q X,  K = W_k X,  V = W_v X.
 
 Column convention: one token per column. Shapes, with batch B and sequence length T:
 
     X  (B, d_in, T)  or (d_in, T) for a single sequence (then every result drops the B axis)
     W_q, W_k (d_k, d_in)    W_v (d_v, d_in)
-    Q, K (B, d_k, T)   V, Z (B, d_v, T)
+    Q, K (B, d_k, T)   V, Vbar (B, d_v, T)   (Vbar: column j is the A-weighted mean of the values)
     S, A (B, T, T): S[b, i, j] = k_i . q_j / sqrt(d_k); row i is a key, column j a query.
     A = softmax over the keys (axis -2): every column of A sums to 1.
 
@@ -12,7 +12,7 @@ A mask (T, T) of booleans says which key i query j may see (True = visible); the
 i <= j. Backward, step by step, with Chapter 6's functions (backprop_lib/attention.py), which
 take a batch as they take one query (each line is upstream times local; X collects three terms):
 
-    dV = dZ A^T          dA = V^T dZ                      weighted_values_backward
+    dV = dVbar A^T       dA = V^T dVbar                   weighted_values_backward
     dS = A * (dA - 1 1^T (A * dA))  (per column; 0 where A is 0)   softmax_vjp
     dQ = K dS / sqrt(d_k)           dK = Q dS^T / sqrt(d_k)         scores_backward
     dW_q = sum_b dQ_b X_b^T, and so dW_k from dK, dW_v from dV     projection_backward
@@ -75,7 +75,7 @@ _CACHE = dict_of("the dict returned by attention_head_forward", V="B? d_v T")
 
 @checked(X="B? d_in T", Wq="d_k d_in", Wk="d_k d_in", Wv="d_v d_in", mask=_mask)
 def attention_head_forward(X, Wq, Wk, Wv, mask=None):
-    """Z = V A with A = softmax(K^T Q / sqrt(d_k)) over the keys; returns (Z, cache).
+    """Vbar = V A with A = softmax(K^T Q / sqrt(d_k)) over the keys; returns (Vbar, cache).
 
     X (B, d_in, T) or (d_in, T); Wq, Wk (d_k, d_in); Wv (d_v, d_in); mask None or booleans
     (T, T) or (B, T, T), True where key i is visible to query j (every query needs one key).
@@ -92,7 +92,7 @@ def attention_head_forward(X, Wq, Wk, Wv, mask=None):
 def attention_head_backward(dout, cache):
     """Gradients of the head: returns (dX, dWq, dWk, dWv); dX has the shape of X.
 
-    dout is dL/dZ, shaped like Z. dX = W_q^T dQ + W_k^T dK + W_v^T dV (three paths add).
+    dout is dL/dVbar, shaped like Vbar. dX = W_q^T dQ + W_k^T dK + W_v^T dV (three paths add).
     """
     c = cache
     dV, dA = weighted_values_backward(dout, c["V"], c["A"])

@@ -9,8 +9,8 @@ features, d_ff = 4 d hidden units, N = B T rows. Forward, with the shape of ever
     Q_h, K_h, V_h = split_heads(Q), ..          (B, h, T, d_k) reshape(B, T, h, d_k), swap T and h
     S = Q_h K_h^T / sqrt(d_k), causal mask     (B, h, T, T)   attention.scores, attention_head.mask_scores
     A = softmax of S over the keys (last axis) (B, h, T, T)   activations.softmax
-    Z_h = A V_h,  Z = merge_heads(Z_h)          (B, h, T, d_k) -> (B, T, d)   attention.weighted_values
-    O = Z W_O^T + b_O,  R = X + O               (B, T, d)      residual.residual_forward
+    Vbar_h = A V_h,  Vbar = merge_heads(Vbar_h) (B, h, T, d_k) -> (B, T, d)   attention.weighted_values
+    O = Vbar W_O^T + b_O,  R = X + O            (B, T, d)      residual.residual_forward
     U2 = LN2(R),  P = U2 W_1^T + b_1            (B, T, d), (B, T, d_ff)
     G = gelu(P),  F = G W_2^T + b_2,  Y = R + F (B, T, d_ff), (B, T, d), (B, T, d)
 
@@ -23,9 +23,9 @@ a backward function of an earlier chapter (a weight's gradient sums over the N r
     dU2 = dP W_1,  dW_1 = dP^T U2,  db_1       (B, T, d), (d_ff, d), (d_ff,)
     dR = dY + LN2 backward(dU2)                (B, T, d)      the identity path + the FFN path
        (dgamma_2, dbeta_2 (d,) from layer_norm_backward)
-    dO = dR,  dZ = dO W_O,  dW_O = dO^T Z       (B, T, d), (d, d)
-    dZ_h = split_heads(dZ)                     (B, h, T, d_k) merge's backward is split
-    dA = dZ_h V_h^T,  dV_h = A^T dZ_h           (B, h, T, T), (B, h, T, d_k)  weighted_values_backward
+    dO = dR,  dVbar = dO W_O,  dW_O = dO^T Vbar (B, T, d), (d, d)
+    dVbar_h = split_heads(dVbar)               (B, h, T, d_k) merge's backward is split
+    dA = dVbar_h V_h^T,  dV_h = A^T dVbar_h     (B, h, T, T), (B, h, T, d_k)  weighted_values_backward
     dS = A * (dA - sum over keys of A * dA)    (B, h, T, T)   activations.softmax_vjp (0 where masked)
     dQ_h = dS K_h / sqrt(d_k),  dK_h = dS^T Q_h / sqrt(d_k)   (B, h, T, d_k)  scores_backward
     dQ, dK, dV = merge_heads(dQ_h), ..          (B, T, d)      split's backward is merge
@@ -34,8 +34,9 @@ a backward function of an earlier chapter (a weight's gradient sums over the N r
     dX = dR + LN1 backward(dU1)                (B, T, d)      (dgamma_1, dbeta_1 (d,))
 
 Chapters 6 and 7 wrote attention in the column layout (one token per column): S_col = K^T Q
-(keys x queries), softmax over the keys (axis -2), Z_col = V A_col. The row layout is that
-transposed: Q_col = Q_h^T, S = S_col^T, A = A_col^T, Z_h = Z_col^T. So the heads are stacked
+(keys x queries), softmax over the keys (axis -2), Vbar_col = V A_col (each column the
+A-weighted mean of the values, hence the bar). The row layout is that transposed:
+Q_col = Q_h^T, S = S_col^T, A = A_col^T, Vbar_h = Vbar_col^T. So the heads are stacked
 into a batch of B h matrices and the column-layout functions are called on transposed views
 (no copy); one matrix product per step for all heads and positions, no Python loop over either.
 
@@ -169,16 +170,17 @@ def split_heads(X, h: int) -> np.ndarray:
     return np.ascontiguousarray(X.reshape(B, T, h, d_k).transpose(0, 2, 1, 3))
 
 
-@checked(Z="B h T d_k")
-def merge_heads(Z) -> np.ndarray:
-    """Z[b, t, n d_k + i] = Z_h[b, n, t, i]: (B, h, T, d_k) -> (B, T, h d_k), split_heads' inverse.
+@checked(X_h="B h T d_k")
+def merge_heads(X_h) -> np.ndarray:
+    """X[b, t, n d_k + i] = X_h[b, n, t, i]: (B, h, T, d_k) -> (B, T, h d_k), split_heads' inverse.
 
+    Merges the heads' outputs Vbar_h into Vbar (and, in the backward, dQ_h into dQ, ..).
     Also split_heads' backward (and split_heads is merge_heads' backward).
 
     Derived in: chapters/09_transformer_block.ipynb
     """
-    B, h, T, d_k = Z.shape
-    return Z.transpose(0, 2, 1, 3).reshape(B, T, h * d_k)
+    B, h, T, d_k = X_h.shape
+    return X_h.transpose(0, 2, 1, 3).reshape(B, T, h * d_k)
 
 
 # ---------------------------------------------------------------- GELU (tanh approximation)
@@ -238,10 +240,11 @@ def gelu_backward(dout, x) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AttentionCache:
-    """What multi-head attention's backward needs: its input U, the heads Q, K, V, the weights A, Z.
+    """What multi-head attention's backward needs: its input U, the heads Q, K, V, the weights A, Vbar.
 
     Q, K, V (B h, T, d_k), heads stacked along the first axis, in the row layout; A (B h, T, T)
-    in the column layout of Chapter 7 (A[:, j, i] = weight of key j for query i); Z (B, T, d).
+    in the column layout of Chapter 7 (A[:, j, i] = weight of key j for query i); Vbar (B, T, d),
+    the merged heads' outputs (the input of W_O).
     """
 
     U: np.ndarray
@@ -249,7 +252,7 @@ class AttentionCache:
     K: np.ndarray
     V: np.ndarray
     A: np.ndarray
-    Z: np.ndarray
+    Vbar: np.ndarray
     params: dict
     h: int
 
@@ -264,7 +267,7 @@ class AttentionCache:
 
 
 def _attention_core(Qc, Kc, Vc, causal):
-    """Z_col = V softmax(mask(K^T Q / sqrt(d_k))) over the keys, Chapter 7's functions."""
+    """Vbar_col = V softmax(mask(K^T Q / sqrt(d_k))) over the keys, Chapter 7's functions."""
     T = Qc.shape[-1]
     S = mask_scores(scores(Qc, Kc, 1.0 / np.sqrt(Qc.shape[-2])), causal_mask(T) if causal else None)
     A = softmax(S, axis=-2)
@@ -287,10 +290,10 @@ def multi_head_attention_forward(X, params, *, h: int, causal=True):
     p = params
     with trusted():
         heads = [split_heads(_linear(X, p[f"W_{n}"], p[f"b_{n}"]), h).reshape(B * h, T, d_k) for n in "QKV"]
-        Zc, A = _attention_core(*(_t(M) for M in heads), causal)
-        Z = merge_heads(_t(Zc).reshape(B, h, T, d_k))
-        out = _linear(Z, p["W_O"], p["b_O"])
-    return out, AttentionCache(X, *heads, A, Z, {k: p[k] for k in _ATTN_KEYS}, h)
+        Vbarc, A = _attention_core(*(_t(M) for M in heads), causal)
+        Vbar = merge_heads(_t(Vbarc).reshape(B, h, T, d_k))
+        out = _linear(Vbar, p["W_O"], p["b_O"])
+    return out, AttentionCache(X, *heads, A, Vbar, {k: p[k] for k in _ATTN_KEYS}, h)
 
 
 def _opened(cache, kind, forward: str, dout):
@@ -303,7 +306,7 @@ def _opened(cache, kind, forward: str, dout):
 
 
 def multi_head_attention_backward(dout, cache):
-    """dX = dQ W_Q + dK W_K + dV W_V (three paths), dW_O = dO^T Z, .. (the module docstring's steps).
+    """dX = dQ W_Q + dK W_K + dV W_V (three paths), dW_O = dO^T Vbar, .. (the module docstring's steps).
 
     dout (B, T, d) is dL/dO; cache the AttentionCache of multi_head_attention_forward.
     Returns (dX (B, T, d), grads {W_Q, b_Q, W_K, b_K, W_V, b_V, W_O, b_O}).
@@ -315,10 +318,10 @@ def multi_head_attention_backward(dout, cache):
     d_k = d // c.h
     grads = {}
     with trusted():
-        dZ, grads["W_O"], grads["b_O"] = _linear_backward(dout, c.Z, p["W_O"])
-        dZc = _t(split_heads(dZ, c.h).reshape(B * c.h, T, d_k))
+        dVbar, grads["W_O"], grads["b_O"] = _linear_backward(dout, c.Vbar, p["W_O"])
+        dVbarc = _t(split_heads(dVbar, c.h).reshape(B * c.h, T, d_k))
         Qc, Kc, Vc = _t(c.Q), _t(c.K), _t(c.V)
-        dVc, dA = weighted_values_backward(dZc, Vc, c.A)
+        dVc, dA = weighted_values_backward(dVbarc, Vc, c.A)
         dS = softmax_vjp(dA, c.A, axis=-2)  # masked entries: A = 0 there, so dS = 0 exactly
         dQc, dKc = scores_backward(dS, Qc, Kc, 1.0 / np.sqrt(d_k))
         dX = np.zeros_like(c.U)
@@ -505,10 +508,10 @@ def activation_bytes(B: int, T: int, d: int, h: int, d_ff=None, *, checkpoint=Fa
     What block_backward needs, term by term (N = B T rows, d_ff = 4 d by default):
       LN1:  xhat1 (N d) and 1/sqrt(nu + eps) (N): its three-term input gradient uses both
       MHA:  its input U1 (N d): dW_Q, dW_K, dW_V = dQ^T U1, ..
-            Q, K (2 N d): dK_h = dS^T Q_h, dQ_h = dS K_h;  V (N d): dA = dZ_h V_h^T
-            A (B h T^2): dV_h = A^T dZ_h and the softmax's backward dS = A * (dA - ..)
+            Q, K (2 N d): dK_h = dS^T Q_h, dQ_h = dS K_h;  V (N d): dA = dVbar_h V_h^T
+            A (B h T^2): dV_h = A^T dVbar_h and the softmax's backward dS = A * (dA - ..)
             (the scores S are not kept: softmax_vjp needs only A)
-            Z (N d): dW_O = dO^T Z
+            Vbar (N d): dW_O = dO^T Vbar
       LN2:  xhat2 (N d), 1/sqrt(nu + eps) (N)
       FFN:  its input U2 (N d): dW_1 = dP^T U2;  P (N d_ff): gelu_backward(dG, P);
             G = gelu(P) (N d_ff): dW_2 = dF^T G

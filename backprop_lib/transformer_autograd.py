@@ -102,8 +102,8 @@ def _attention(U: Tensor, p: dict, h: int, causal: bool) -> Tensor:
     S = Q @ K.swapaxes(-1, -2) / math.sqrt(d_k)  # (B, h, T, T): S[b, n, i, j] = q_i . k_j
     if causal:
         S = S.masked_fill(np.triu(np.ones((T, T), dtype=bool), k=1), -np.inf)  # keys j > i
-    Z = _softmax(S) @ V  # (B, h, T, d_k)
-    return _linear(Z.transpose(0, 2, 1, 3).reshape(B, T, d), p["W_O"], p["b_O"])
+    Vbar = _softmax(S) @ V  # (B, h, T, d_k): per head, each row the weighted mean of the values
+    return _linear(Vbar.transpose(0, 2, 1, 3).reshape(B, T, d), p["W_O"], p["b_O"])
 
 
 def _block(X: Tensor, p: dict, h: int, causal: bool) -> Tensor:

@@ -29,13 +29,13 @@ T = lambda a: torch.tensor(np.asarray(a, dtype=np.float64), requires_grad=True) 
 def test_value_path_against_torch(rng, d, n):
     m = d + 1
     V, b, x, alpha = (rng.normal(size=s) for s in [(d, m), (d,), (m, n), (n,)])
-    dz = rng.normal(size=d)
+    dvbar = rng.normal(size=d)
     tV, tb, tx, ta = T(V), T(b), T(x), T(alpha)
-    z = (tV @ tx + tb[:, None]) @ ta
-    (z * torch.from_numpy(dz)).sum().backward()
+    vbar = (tV @ tx + tb[:, None]) @ ta
+    (vbar * torch.from_numpy(dvbar)).sum().backward()
     v = value_layer(V, b, x)
-    np.testing.assert_allclose(weighted_values(v, alpha), z.detach().numpy(), rtol=1e-12)
-    dv, dalpha = weighted_values_backward(dz, v, alpha)
+    np.testing.assert_allclose(weighted_values(v, alpha), vbar.detach().numpy(), rtol=1e-12)
+    dv, dalpha = weighted_values_backward(dvbar, v, alpha)
     dV, db, dx = value_layer_backward(dv, V, x)
     for ours, theirs in [(dV, tV), (db, tb), (dx, tx), (dalpha, ta)]:
         np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-10, atol=1e-12)

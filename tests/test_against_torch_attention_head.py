@@ -23,9 +23,9 @@ def setup(rng, B, d_in, d_k, d_v, T):
 
 def torch_grads(p, dout, loss_of):
     t = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in p.items()}
-    Z = loss_of(**t)
-    (Z * torch.tensor(dout)).sum().backward()
-    return Z.detach().numpy(), [t[k].grad.numpy() for k in NAMES]
+    Vbar = loss_of(**t)
+    (Vbar * torch.tensor(dout)).sum().backward()
+    return Vbar.detach().numpy(), [t[k].grad.numpy() for k in NAMES]
 
 
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
@@ -42,16 +42,16 @@ def test_matches_torch_autograd_in_the_column_convention(rng, shape, causal):
             S = S.masked_fill(~torch.tensor(mask), float("-inf"))
         return V @ torch.softmax(S, dim=-2)  # over the keys
 
-    Zt, gt = torch_grads(p, dout, head)
-    Z, cache = attention_head_forward(mask=mask, **p)
-    np.testing.assert_allclose(Z, Zt, rtol=1e-10, atol=1e-12)
+    Vbar_t, gt = torch_grads(p, dout, head)
+    Vbar, cache = attention_head_forward(mask=mask, **p)
+    np.testing.assert_allclose(Vbar, Vbar_t, rtol=1e-10, atol=1e-12)
     for name, ours, theirs in zip(NAMES, attention_head_backward(dout, cache), gt, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-11, err_msg=f"d{name}")
 
 
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
 def test_matches_torch_scaled_dot_product_attention(rng, causal):
-    # PyTorch's row convention: tokens are rows, so transpose X in and Z out
+    # PyTorch's row convention: tokens are rows, so transpose X in and Vbar out
     p, dout = setup(rng, 2, 5, 4, 3, 6)
     F = torch.nn.functional
 
@@ -60,8 +60,8 @@ def test_matches_torch_scaled_dot_product_attention(rng, causal):
         out = F.scaled_dot_product_attention(Xr @ Wq.T, Xr @ Wk.T, Xr @ Wv.T, is_causal=causal)
         return out.transpose(-1, -2)
 
-    Zt, gt = torch_grads(p, dout, head)
-    Z, cache = attention_head_forward(mask=causal_mask(6) if causal else None, **p)
-    np.testing.assert_allclose(Z, Zt, rtol=1e-10, atol=1e-12)
+    Vbar_t, gt = torch_grads(p, dout, head)
+    Vbar, cache = attention_head_forward(mask=causal_mask(6) if causal else None, **p)
+    np.testing.assert_allclose(Vbar, Vbar_t, rtol=1e-10, atol=1e-12)
     for name, ours, theirs in zip(NAMES, attention_head_backward(dout, cache), gt, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-11, err_msg=f"d{name}")

@@ -26,8 +26,8 @@ def torch_block(X, P, h, causal):
 
     U = F.layer_norm(X, (d,), P["ln1_gamma"], P["ln1_beta"], eps=1e-5)
     q, k, v = (split(F.linear(U, P[f"W_{n}"], P[f"b_{n}"])) for n in "QKV")
-    Z = F.scaled_dot_product_attention(q, k, v, is_causal=causal).transpose(1, 2).reshape(B, T, d)
-    H = X + F.linear(Z, P["W_O"], P["b_O"])
+    Vbar = F.scaled_dot_product_attention(q, k, v, is_causal=causal).transpose(1, 2).reshape(B, T, d)
+    H = X + F.linear(Vbar, P["W_O"], P["b_O"])
     U2 = F.layer_norm(H, (d,), P["ln2_gamma"], P["ln2_beta"], eps=1e-5)
     return H + F.linear(F.gelu(F.linear(U2, P["W_1"], P["b_1"]), approximate="tanh"), P["W_2"], P["b_2"])
 

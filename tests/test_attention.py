@@ -43,25 +43,25 @@ Y_QK = [-3.14, -6.3, 2.21]
 
 
 def _loops_values(V, b, x, y, alpha, eta, steps):
-    """The Julia 'Values' program with scalar loops: v = V x .+ b, z = v alpha'."""
+    """The Julia 'Values' program with scalar loops: v = V x .+ b, vbar = v alpha' (the source's z)."""
     V, b = [list(map(float, r)) for r in V], [float(t) for t in b]
     d, m, n = len(V), len(x), len(alpha)
     losses = []
 
-    def z_of():
+    def vbar_of():
         v = [[sum(V[i][p] * x[p][j] for p in range(m)) + b[i] for j in range(n)] for i in range(d)]
         return [sum(v[i][j] * alpha[j] for j in range(n)) for i in range(d)]
 
     for _ in range(steps):
-        z = z_of()
-        r = [z[i] - y[i] for i in range(d)]
+        vbar = vbar_of()
+        r = [vbar[i] - y[i] for i in range(d)]
         losses.append(0.5 * sum(t * t for t in r))
-        # dL/dw = (z - y) * alpha * x' ; dL/db = sum over columns of (z - y) * alpha
+        # dL/dw = (vbar - y) * alpha * x' ; dL/db = sum over columns of (vbar - y) * alpha
         gV = [[sum(r[i] * alpha[j] * x[p][j] for j in range(n)) for p in range(m)] for i in range(d)]
         gb = [sum(r[i] * alpha[j] for j in range(n)) for i in range(d)]
         V = [[V[i][p] - eta * gV[i][p] for p in range(m)] for i in range(d)]
         b = [b[i] - eta * gb[i] for i in range(d)]
-    return np.array(V), np.array(b), np.array(z_of()), np.array(losses)
+    return np.array(V), np.array(b), np.array(vbar_of()), np.array(losses)
 
 
 def _loops_query(Q, k, x, y, eta, steps, julia_broadcast):
@@ -110,13 +110,13 @@ def _loops_keys(K, q, x, y, eta, steps):
 
 def test_values_program_matches_the_loop_implementation():
     res = values_program(V0, [0, 0, 0], X_VALUES, Y_VALUES, ALPHA, eta=0.002, steps=10)
-    V, b, z, losses = _loops_values(V0, [0, 0, 0], X_VALUES, Y_VALUES, ALPHA, 0.002, 10)
+    V, b, vbar, losses = _loops_values(V0, [0, 0, 0], X_VALUES, Y_VALUES, ALPHA, 0.002, 10)
     np.testing.assert_allclose(res.params["Wv"], V, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(res.params["b"], b, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(res.output, z, rtol=1e-10)
+    np.testing.assert_allclose(res.output, vbar, rtol=1e-10)
     np.testing.assert_allclose(res.losses[:-1], losses, rtol=1e-8, atol=1e-14)
-    assert losses[0] == pytest.approx(20123.3)  # by hand: z = [159.4, 48.8, 122] at the start
-    np.testing.assert_allclose(z, Y_VALUES, atol=1e-5)  # the program fits y
+    assert losses[0] == pytest.approx(20123.3)  # by hand: vbar = [159.4, 48.8, 122] at the start
+    np.testing.assert_allclose(vbar, Y_VALUES, atol=1e-5)  # the program fits y
 
 
 @pytest.mark.parametrize("as_written", [True, False])
@@ -157,11 +157,11 @@ def test_programs_do_not_modify_their_inputs():
 @pytest.mark.parametrize("d,n", SHAPES)
 def test_weighted_values_backward(rng, d, n):
     v, alpha = rng.normal(size=(d, n)), rng.normal(size=n)
-    dz = rng.normal(size=d)  # non-uniform upstream gradient
-    dv, dalpha = weighted_values_backward(dz, v, alpha)
-    assert_grad_close("z = v alpha, dv", dv, central_diff(lambda t: dz @ weighted_values(t, alpha), v))
-    assert_grad_close("z = v alpha, dalpha", dalpha,
-                      central_diff(lambda t: dz @ weighted_values(v, t), alpha))
+    dvbar = rng.normal(size=d)  # non-uniform upstream gradient
+    dv, dalpha = weighted_values_backward(dvbar, v, alpha)
+    assert_grad_close("vbar = v alpha, dv", dv, central_diff(lambda t: dvbar @ weighted_values(t, alpha), v))
+    assert_grad_close("vbar = v alpha, dalpha", dalpha,
+                      central_diff(lambda t: dvbar @ weighted_values(v, t), alpha))
 
 
 @pytest.mark.parametrize("d,n", SHAPES)
@@ -218,7 +218,7 @@ def test_softmax_circuit_is_stable_for_large_scores():
 
 
 def test_full_chain_query_and_keys_through_softmax_and_values(rng):
-    """s -> softmax -> z = v alpha: the pieces compose to the gradient of the whole chain."""
+    """s -> softmax -> vbar = v alpha: the pieces compose to the gradient of the whole chain."""
     d, n, m = 3, 4, 2
     Q, K = rng.normal(size=(d, m + 1)), rng.normal(size=(d, m + 1))
     x1, x = append_ones(rng.normal(size=m)), append_ones(rng.normal(size=(m, n)))
@@ -270,10 +270,10 @@ def test_softmax_backward_with_the_typo_fails_for_non_uniform_upstream(rng):
 
 
 def test_a_wrong_value_gradient_fails(rng):
-    v, alpha, dz = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=3)
-    wrong = np.outer(dz, alpha[::-1])  # alphas swapped between the columns
+    v, alpha, dvbar = rng.normal(size=(3, 2)), rng.normal(size=2), rng.normal(size=3)
+    wrong = np.outer(dvbar, alpha[::-1])  # alphas swapped between the columns
     with pytest.raises(AssertionError):
-        assert_grad_close("dv", wrong, central_diff(lambda t: dz @ weighted_values(t, alpha), v))
+        assert_grad_close("dv", wrong, central_diff(lambda t: dvbar @ weighted_values(t, alpha), v))
 
 
 # --- shapes and errors ------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def loss_fn(dout, mask=None):
 def test_every_gradient_matches_central_differences(rng, shape, causal):
     p, dout = make(rng, *shape)
     mask = causal_mask(shape[-1]) if causal else None
-    Z, cache = attention_head_forward(mask=mask, **p)
+    Vbar, cache = attention_head_forward(mask=mask, **p)
     grads = attention_head_backward(dout, cache)
     for name, g in zip(NAMES, grads, strict=True):
         assert g.shape == p[name].shape, f"d{name} has shape {g.shape}, {name} has {p[name].shape}"
@@ -54,25 +54,25 @@ def test_check_gradient_agrees_with_a_general_mask(rng):
     assert rep.ok, str(rep)
 
 
-def test_columns_of_A_sum_to_one_and_Z_is_V_A(rng):
+def test_columns_of_A_sum_to_one_and_Vbar_is_V_A(rng):
     p, _ = make(rng, 2, 3, 4, 2, 5)
-    Z, c = attention_head_forward(**p)
+    Vbar, c = attention_head_forward(**p)
     np.testing.assert_allclose(c["A"].sum(axis=-2), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(Z, c["V"] @ c["A"], rtol=1e-12)
+    np.testing.assert_allclose(Vbar, c["V"] @ c["A"], rtol=1e-12)
     # a direct loop-free formula written independently
     Q, K, V = (np.einsum("ij,bjt->bit", p[w], p["X"]) for w in ("Wq", "Wk", "Wv"))
     S = np.einsum("bki,bkj->bij", K, Q) / np.sqrt(4)
     E = np.exp(S - S.max(axis=1, keepdims=True))
-    np.testing.assert_allclose(Z, np.einsum("bvi,bij->bvj", V, E / E.sum(axis=1, keepdims=True)),
+    np.testing.assert_allclose(Vbar, np.einsum("bvi,bij->bvj", V, E / E.sum(axis=1, keepdims=True)),
                                rtol=1e-12)
 
 
 def test_large_scores_do_not_overflow(rng):
     p, dout = make(rng, 1, 3, 2, 2, 4)
     p["Wq"] = p["Wq"] * 1e3
-    Z, cache = attention_head_forward(**p)
+    Vbar, cache = attention_head_forward(**p)
     grads = attention_head_backward(dout, cache)
-    assert np.all(np.isfinite(Z)) and all(np.all(np.isfinite(g)) for g in grads)
+    assert np.all(np.isfinite(Vbar)) and all(np.all(np.isfinite(g)) for g in grads)
 
 
 def test_single_sequence_equals_batch_of_one(rng):
@@ -120,12 +120,12 @@ def test_a_future_token_does_not_change_earlier_outputs_or_their_gradients(rng):
     p, dout = make(rng, 2, 3, 4, 2, 6)
     mask, t = causal_mask(6), 3
     dout[..., t + 1:] = 0.0  # a loss that reads outputs 0..t only
-    Z, c = attention_head_forward(mask=mask, **p)
+    Vbar, c = attention_head_forward(mask=mask, **p)
     X2 = p["X"].copy()
     X2[..., t + 1:] += rng.normal(size=X2[..., t + 1:].shape) * 5.0
-    Z2, c2 = attention_head_forward(mask=mask, **{**p, "X": X2})
-    np.testing.assert_array_equal(Z[..., : t + 1], Z2[..., : t + 1])
-    assert not np.allclose(Z[..., t + 1:], Z2[..., t + 1:])
+    Vbar2, c2 = attention_head_forward(mask=mask, **{**p, "X": X2})
+    np.testing.assert_array_equal(Vbar[..., : t + 1], Vbar2[..., : t + 1])
+    assert not np.allclose(Vbar[..., t + 1:], Vbar2[..., t + 1:])
     g, g2 = attention_head_backward(dout, c), attention_head_backward(dout, c2)
     for k in (1, 2, 3):  # weight gradients: identical bits
         np.testing.assert_array_equal(g[k], g2[k])
@@ -136,9 +136,9 @@ def test_without_the_mask_a_future_token_does_change_earlier_outputs(rng):
     p, _ = make(rng, 1, 3, 4, 2, 5)
     X2 = p["X"].copy()
     X2[..., -1] += 1.0
-    Z = attention_head_forward(**p)[0]
-    Z2 = attention_head_forward(**{**p, "X": X2})[0]
-    assert not np.allclose(Z[..., 0], Z2[..., 0])
+    Vbar = attention_head_forward(**p)[0]
+    Vbar2 = attention_head_forward(**{**p, "X": X2})[0]
+    assert not np.allclose(Vbar[..., 0], Vbar2[..., 0])
 
 
 # ---- negative tests: a wrong backward must fail the gradient check ------------------------

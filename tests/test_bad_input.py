@@ -119,8 +119,8 @@ CASES = {
     # attention
     "attention.weighted_values": Case(lambda: dict(V=A(2, 3), A=A(3)),
                                       wrong={"V": (2, 3, 1, 1), "A": (4,)}),
-    "attention.weighted_values_backward": Case(lambda: dict(dZ=A(2), V=A(2, 3), A=A(3)),
-                                               wrong={"dZ": (3,), "V": (2, 3, 1, 1), "A": (4,)}),
+    "attention.weighted_values_backward": Case(lambda: dict(dVbar=A(2), V=A(2, 3), A=A(3)),
+                                               wrong={"dVbar": (3,), "V": (2, 3, 1, 1), "A": (4,)}),
     "attention.value_layer": Case(lambda: dict(W=A(2, 3), b=A(2), X=A(3, 4)),
                                   wrong={"W": (2, 3, 1), "b": (3,), "X": (2, 4)}),
     "attention.value_layer_backward": Case(lambda: dict(dv=A(2, 4), W=A(2, 3), X=A(3, 4)),
@@ -328,7 +328,7 @@ CASES = {
     # transformer (a block of d = 4 features, h = 2 heads, d_ff = 16; X (2, 3, 4))
     "transformer.init_block": Case(lambda: dict(d=4, h=2, d_ff=6, seed=1), counts=("d", "h", "d_ff", "seed")),
     "transformer.split_heads": Case(lambda: dict(X=A(2, 3, 4), h=2), wrong={"X": (3, 4)}, counts=("h",)),
-    "transformer.merge_heads": Case(lambda: dict(Z=A(2, 2, 3, 2)), wrong={"Z": (2, 3, 4)}),
+    "transformer.merge_heads": Case(lambda: dict(X_h=A(2, 2, 3, 2)), wrong={"X_h": (2, 3, 4)}),
     "transformer.gelu": Case(lambda: dict(x=A(2, 3)), any_shape=("x",)),
     "transformer.gelu_backward": Case(lambda: dict(dout=A(2, 3), x=A(2, 3)), wrong={"dout": (3, 2)},
                                       any_shape=("x",)),

@@ -113,8 +113,8 @@ class MatMul(Function):
         return grad_output @ W.T, X.T @ grad_output
 
 
-def values_backward(dz, alpha):
-    return np.outer(dz, alpha)
+def values_backward(dvbar, alpha):
+    return np.outer(dvbar, alpha)
 
 
 def query_backward(ds, K):
@@ -170,11 +170,11 @@ def _bn_parts(dout, x, gamma, axis=0, ddof=0, mean_path=True, var_path=True):
     return dx * inv, (dout * xhat).sum(axis=lead), dout.sum(axis=lead)
 
 
-def head_backward(dZ, cache, *, axis=-2, scaled=True, paths="qkv", dS_t=False, dW_first=False,
+def head_backward(dVbar, cache, *, axis=-2, scaled=True, paths="qkv", dS_t=False, dW_first=False,
                   dW_unsummed=False):
     """The attention head's backward (chapter 7), or one slip of it selected by a keyword."""
     X, Q, K, V, A = cache["X"], cache["Q"], cache["K"], cache["V"], cache["A"]
-    dV, dA = dZ @ sw(A, -1, -2), sw(V, -1, -2) @ dZ
+    dV, dA = dVbar @ sw(A, -1, -2), sw(V, -1, -2) @ dVbar
     dS = A * (dA - np.sum(A * dA, axis=axis, keepdims=True))
     dS = sw(dS, -1, -2) if dS_t else dS
     scale = 1 / np.sqrt(Q.shape[-2]) if scaled else 1.0
@@ -198,12 +198,12 @@ def split_backward(dQh, *, order=(0, 2, 1, 3)):
     return moved.reshape(B, T, -1)
 
 
-def output_backward(dH, Z, W_O, *, identity=True, bias_axes=(0, 1), dZ_t=False, dW_t=False):
-    """H = X + Z W_O^T + b_O (chapter 9), or one slip of it selected by a keyword."""
-    rows_dH, rows_Z = dH.reshape(-1, dH.shape[-1]), Z.reshape(-1, Z.shape[-1])
-    dW = rows_Z.T @ rows_dH if dW_t else rows_dH.T @ rows_Z
+def output_backward(dH, Vbar, W_O, *, identity=True, bias_axes=(0, 1), dVbar_t=False, dW_t=False):
+    """H = X + Vbar W_O^T + b_O (chapter 9), or one slip of it selected by a keyword."""
+    rows_dH, rows_Vbar = dH.reshape(-1, dH.shape[-1]), Vbar.reshape(-1, Vbar.shape[-1])
+    dW = rows_Vbar.T @ rows_dH if dW_t else rows_dH.T @ rows_Vbar
     dX = dH if identity else 0.0 * dH
-    return dX, dH @ (W_O.T if dZ_t else W_O), dW, dH.sum(axis=bias_axes)
+    return dX, dH @ (W_O.T if dVbar_t else W_O), dW, dH.sum(axis=bias_axes)
 
 
 def block_backward(dY, X, params, h, *, second_identity=True, first_identity=True,
@@ -316,21 +316,21 @@ def test_feedback_is_deterministic():
 
 MISTAKES = [
     # the attention head end to end (chapter 7): each catalogued slip is named
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, axis=-1), "axis",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, axis=-1), "axis",
      ["dX:", "wrong axis", "axis -2"]),
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, scaled=False), "scale",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, scaled=False), "scale",
      ["1 / sqrt(d_k) is missing"]),
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, paths="kv"), "missing_path",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, paths="kv"), "missing_path",
      ["three paths", "through the queries", "W_q^T dQ"]),
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, paths="qv"), "missing_path",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, paths="qv"), "missing_path",
      ["through the keys", "W_k^T dK"]),
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, paths="qk"), "missing_path",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, paths="qk"), "missing_path",
      ["through the values", "W_v^T dV"]),
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, dS_t=True), "transpose",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, dS_t=True), "transpose",
      ["dS is transposed", "row = key"]),
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, dW_first=True), "batch_sum",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, dW_first=True), "batch_sum",
      ["dWq:", "first sequence", "dW_q = sum_b dQ_b X_b^T"]),
-    ("head_backward", lambda dZ, c: head_backward(dZ, c, dW_unsummed=True), "batch_sum",
+    ("head_backward", lambda dVbar, c: head_backward(dVbar, c, dW_unsummed=True), "batch_sum",
      ["dWq has shape (2, 3, 4)", "sequences of the batch", "sum over axis 0"]),
     # wrong shape: transposed dW on a non-square W, with the brief's wording
     ("linear_rows", lambda dY, X, W: (dY @ W.T, dY.T @ X, dY.sum(0)), "transpose",
@@ -364,7 +364,7 @@ MISTAKES = [
     # wrong shape in general, and the right numbers in the wrong shape
     ("hidden_delta", lambda d, W, a: (a * (1 - a) * (W.T @ d))[:, None], "reshape",
      ["has shape (4, 1) but z1 has shape (4,)", "numbers are right"]),
-    ("values_gradient", lambda dz, alpha: np.outer(dz, alpha)[:, :1], "shape",
+    ("values_gradient", lambda dvbar, alpha: np.outer(dvbar, alpha)[:, :1], "shape",
      ["dV has shape (3, 1) but V has shape (3, 4)"]),
     # a constant factor
     ("wx_norm_sq", lambda d, W, x: (d * np.outer(W @ x, x), 2 * d * W.T @ W @ x), "factor",
@@ -450,15 +450,15 @@ MISTAKES = [
      ["feature axis d_k forward", "head axis (1) and the token axis (2)"]),
     ("split_heads_backward", lambda d: d.transpose(0, 2, 1, 3), "reshape",
      ["dQ has shape (2, 5, 2, 3) but Q has shape (2, 5, 6)", "numbers are right"]),
-    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, identity=False),
+    ("output_projection_residual", lambda dH, Vbar, W: output_backward(dH, Vbar, W, identity=False),
      "residual", ["dX:", "identity path is missing", "dX = dR"]),
-    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, dZ_t=True),
-     "transpose", ["dZ:", "dZ = dR W_O, not dR W_O^T"]),
-    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, dW_t=True),
+    ("output_projection_residual", lambda dH, Vbar, W: output_backward(dH, Vbar, W, dVbar_t=True),
+     "transpose", ["dVbar:", "dVbar = dR W_O, not dR W_O^T"]),
+    ("output_projection_residual", lambda dH, Vbar, W: output_backward(dH, Vbar, W, dW_t=True),
      "transpose", ["dW_O:", "transpose of dW_O"]),
-    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, bias_axes=0),
+    ("output_projection_residual", lambda dH, Vbar, W: output_backward(dH, Vbar, W, bias_axes=0),
      "batch_sum", ["db_O:", "batch only", "both B and T"]),
-    ("output_projection_residual", lambda dH, Z, W: output_backward(dH, Z, W, bias_axes=1),
+    ("output_projection_residual", lambda dH, Vbar, W: output_backward(dH, Vbar, W, bias_axes=1),
      "batch_sum", ["db_O:", "positions only"]),
     ("block_backward", lambda dY, X, p, h: block_backward(dY, X, p, h, second_identity=False),
      "residual", ["second residual addition", "dR = dY + "]),

@@ -186,9 +186,9 @@ def test_relu_vjp(n, s):
 @given(dim, dim, seed)
 def test_attention_weighted_values_backward(d, n, s):
     r = np.random.default_rng(s)
-    v, alpha, dz = r.normal(size=(d, n)), r.normal(size=n), r.normal(size=d)
-    dv, dalpha = at.weighted_values_backward(dz, v, alpha)
-    check(at.weighted_values, {"V": v, "A": alpha}, {"V": dv, "A": dalpha}, dz)
+    v, alpha, dvbar = r.normal(size=(d, n)), r.normal(size=n), r.normal(size=d)
+    dv, dalpha = at.weighted_values_backward(dvbar, v, alpha)
+    check(at.weighted_values, {"V": v, "A": alpha}, {"V": dv, "A": dalpha}, dvbar)
     assert_linear(lambda g: at.weighted_values_backward(g, v, alpha), (d,), r)
 
 
@@ -239,12 +239,12 @@ def test_attention_head_backward(B, d_in, d, T, causal, s):
     X = r.normal(size=(d_in, T) if B == 0 else (B, d_in, T))
     Wq, Wk, Wv = r.normal(size=(d, d_in)), r.normal(size=(d, d_in)), r.normal(size=(d + 1, d_in))
     mask = ah.causal_mask(T) if causal else None
-    Z, cache = ah.attention_head_forward(X, Wq, Wk, Wv, mask)
-    dout = r.normal(size=Z.shape)
+    Vbar, cache = ah.attention_head_forward(X, Wq, Wk, Wv, mask)
+    dout = r.normal(size=Vbar.shape)
     dX, dWq, dWk, dWv = ah.attention_head_backward(dout, cache)
     check(lambda X, Wq, Wk, Wv: ah.attention_head_forward(X, Wq, Wk, Wv, mask)[0],
           {"X": X, "Wq": Wq, "Wk": Wk, "Wv": Wv}, {"X": dX, "Wq": dWq, "Wk": dWk, "Wv": dWv}, dout)
-    assert_linear(lambda g: ah.attention_head_backward(g, cache), Z.shape, r)
+    assert_linear(lambda g: ah.attention_head_backward(g, cache), Vbar.shape, r)
 
 
 @PROP
@@ -253,9 +253,9 @@ def test_attention_head_pieces(B, d, T, s):
     r = np.random.default_rng(s)
     lead = () if B == 0 else (B,)
     V, A = r.normal(size=lead + (d, T)), act.softmax(r.normal(size=lead + (T, T)), axis=-2)
-    dZ = r.normal(size=lead + (d, T))
-    dV, dA = at.weighted_values_backward(dZ, V, A)
-    check(lambda V, A: V @ A, {"V": V, "A": A}, {"V": dV, "A": dA}, dZ)
+    dVbar = r.normal(size=lead + (d, T))
+    dV, dA = at.weighted_values_backward(dVbar, V, A)
+    check(lambda V, A: V @ A, {"V": V, "A": A}, {"V": dV, "A": dA}, dVbar)
     Q, K, dS = r.normal(size=lead + (d, T)), r.normal(size=lead + (d, T)), r.normal(size=lead + (T, T))
     dQ, dK = at.scores_backward(dS, Q, K, 0.5)
     check(lambda Q, K: 0.5 * np.swapaxes(K, -1, -2) @ Q, {"Q": Q, "K": K}, {"Q": dQ, "K": dK}, dS)

@@ -212,7 +212,7 @@ def test_memory_formula_equals_the_bytes_the_cache_keeps(rng, shape):
     X = rng.normal(size=(b, t, d))
     cache = tr.block_forward(X, p, h=h)[1]
     assert tr.saved_bytes(cache) == tr.activation_bytes(b, t, d, h, d_ff)
-    # the parts: attention keeps its input, Q, K, V, Z (N d each) and A (B h T^2)
+    # the parts: attention keeps its input, Q, K, V, Vbar (N d each) and A (B h T^2)
     attn = tr.multi_head_attention_forward(X, p, h=h)[1]
     assert tr.saved_bytes(attn) == 8 * (5 * b * t * d + b * h * t * t)
     ffn = tr.feed_forward(X, p)[1]

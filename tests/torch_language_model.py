@@ -4,7 +4,7 @@ functions, so that every number of ours can be compared with an independent impl
 
     X = E[tokens] + P[:T]                                       (indexing, as F.embedding)
     block: U = F.layer_norm(X), q, k, v = F.linear(U, W, b) split into heads,
-           Z = F.scaled_dot_product_attention(q, k, v, is_causal=True), H = X + F.linear(Z, W_O, b_O),
+           Vbar = F.scaled_dot_product_attention(q, k, v, is_causal=True), H = X + F.linear(Vbar, W_O, b_O),
            Y = H + F.linear(F.gelu(F.linear(F.layer_norm(H), W_1, b_1), approximate="tanh"), W_2, b_2)
     logits = F.linear(F.layer_norm(X^n), R),  L = F.cross_entropy(..., ignore_index=-100)
     training: torch.optim.Adam on the same batches (tasks.make_batch from the same Generator).
@@ -45,8 +45,8 @@ def _block(X, p, h):
     B, T, d = X.shape
     U = F.layer_norm(X, (d,), p["ln1_gamma"], p["ln1_beta"], eps=EPS)
     q, k, v = (F.linear(U, p[f"W_{n}"], p[f"b_{n}"]).view(B, T, h, d // h).transpose(1, 2) for n in "QKV")
-    Z = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, d)
-    H = X + F.linear(Z, p["W_O"], p["b_O"])
+    Vbar = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, d)
+    H = X + F.linear(Vbar, p["W_O"], p["b_O"])
     U2 = F.layer_norm(H, (d,), p["ln2_gamma"], p["ln2_beta"], eps=EPS)
     return H + F.linear(F.gelu(F.linear(U2, p["W_1"], p["b_1"]), approximate="tanh"), p["W_2"], p["b_2"])
 

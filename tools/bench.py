@@ -162,8 +162,8 @@ def torch_head(torch, T=128, d=64, seed=0):
     def run():
         Q, K, V = Wq @ Xt, Wk @ Xt, Wv @ Xt
         A = torch.softmax((K.transpose(-1, -2) @ Q) * scale, dim=-2)
-        Z = V @ A
-        Z.backward(dout)
+        Vbar = V @ A
+        Vbar.backward(dout)
         s = float(Xt.grad.sum())
         for t in (Xt, Wq, Wk, Wv):
             t.grad = None
@@ -344,8 +344,8 @@ def block_workload(torch, B=8, T=128, d=128, h=4, seed=0):
     def theirs():
         U = F.layer_norm(tX, (d,), tp["ln1_gamma"], tp["ln1_beta"], eps=1e-5)
         q, k, v = (split(F.linear(U, tp[f"W_{n}"], tp[f"b_{n}"])) for n in "QKV")
-        Z = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, d)
-        H = tX + F.linear(Z, tp["W_O"], tp["b_O"])
+        Vbar = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, d)
+        H = tX + F.linear(Vbar, tp["W_O"], tp["b_O"])
         U2 = F.layer_norm(H, (d,), tp["ln2_gamma"], tp["ln2_beta"], eps=1e-5)
         Y = H + F.linear(F.gelu(F.linear(U2, tp["W_1"], tp["b_1"]), approximate="tanh"), tp["W_2"], tp["b_2"])
         Y.backward(tdY)

@@ -79,10 +79,10 @@ ALT = {
         "the output gradients are 802, 144, 585 and edge (W_v)_ik carries dV_i1 times x_k1 (for "
         "example 3208 = 802 times 4); for column 2 they are -320.8, -57.6, -234; the green bias "
         "edges carry the output gradients themselves.",
-    ("06", "def vec(a, digits=4)"): "Graph of z = alpha1 v1 + alpha2 v2: v1 = (37, 14, 35) and "
+    ("06", "def vec(a, digits=4)"): "Graph of v-bar = alpha1 v1 + alpha2 v2: v1 = (37, 14, 35) and "
         "alpha1 = 5 feed a multiply gate, v2 = (12.8, 10.6, 26.5) and alpha2 = -2 another, both "
-        "feed an add gate giving z = (159.4, 48.8, 122) and the loss. Red edge labels: the add "
-        "gate passes dz = (160.4, 28.8, 117) to both products, v1 receives (802, 144, 585), v2 "
+        "feed an add gate giving v-bar = (159.4, 48.8, 122) and the loss. Red edge labels: the add "
+        "gate passes d v-bar = (160.4, 28.8, 117) to both products, v1 receives (802, 144, 585), v2 "
         "receives (-320.8, -57.6, -234), alpha1 receives 10433 and alpha2 5458.9.",
     ("06", "s = scores(q1, K_fixed)\nds = s - y_qk\nnodes"): "Graph of the query: W_q and x-tilde-1 = "
         "(0.5, 0.5, 0.3, 1) give q1 = (3.06, 1.62, 4.8), which meets the three keys in the scores "

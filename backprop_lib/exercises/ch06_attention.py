@@ -1,6 +1,6 @@
 """Chapter 6 exercises: attention, one piece at a time (one key or value per column).
 
-    z = V alpha          dV = dz alpha^T          V (d, n), alpha (n,), z (d,)
+    vbar = V alpha       dV = dvbar alpha^T       V (d, n), alpha (n,), vbar (d,): the weighted mean
     s = K^T q            dK = q ds^T              q (d,), K (d, n), s (n,)
                          dq = K ds   (a sum over the keys)
 
@@ -51,13 +51,13 @@ def _value_cases(rng):
 
 
 VALUES = Exercise(
-    name="values_gradient", signature="values_backward(dz, alpha) -> dV",
-    returns="dV = dL/dV with the shape (d, n) of V: column j is alpha_j dz",
+    name="values_gradient", signature="values_backward(dvbar, alpha) -> dV",
+    returns="dV = dL/dV with the shape (d, n) of V: column j is alpha_j dvbar",
     forward=lambda V, alpha: V @ alpha, cases=_value_cases,
     mistakes=(
         Mistake(lambda p, d: (np.tile(d[:, None], (1, p["V"].shape[1])),), "weights", """
-            every column got dz unscaled; value j enters z with weight alpha_j, so its gradient is
-            alpha_j dz."""),
+            every column got dvbar unscaled; value j enters vbar with weight alpha_j, so its gradient
+            is alpha_j dvbar."""),
     ),
 )
 

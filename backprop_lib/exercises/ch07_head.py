@@ -102,12 +102,12 @@ def _head_cases(rng):
     return cases
 
 
-def _head_grads(p, dZ, *, axis=-2, scaled=True, paths="qkv", transposed_dS=False,
+def _head_grads(p, dVbar, *, axis=-2, scaled=True, paths="qkv", transposed_dS=False,
                 first_sequence_only=False):
     """The head's gradients (dX, dWq, dWk, dWv), or a typical mistake's, from the keywords."""
     _, c = attention_head_forward(p["X"], p["Wq"], p["Wk"], p["Wv"], p["mask"])
     X, Q, K, V, A = c["X"], c["Q"], c["K"], c["V"], c["A"]
-    dV, dA = dZ @ _t(A), _t(V) @ dZ
+    dV, dA = dVbar @ _t(A), _t(V) @ dVbar
     dS = A * (dA - np.sum(A * dA, axis=axis, keepdims=True))
     if transposed_dS:
         dS = _t(dS)
@@ -122,12 +122,12 @@ def _head_grads(p, dZ, *, axis=-2, scaled=True, paths="qkv", transposed_dS=False
 
 
 HEAD = Exercise(
-    name="head_backward", signature="head_backward(dZ, cache) -> dX, dWq, dWk, dWv",
+    name="head_backward", signature="head_backward(dVbar, cache) -> dX, dWq, dWk, dWv",
     returns="(dX, dWq, dWk, dWv): dX with the shape (B, d_in, T) of X, each dW the shape of "
             "its W\n(one matrix for the whole batch)",
     forward=lambda X, Wq, Wk, Wv, mask: attention_head_forward(X, Wq, Wk, Wv, mask)[0],
-    call=lambda fn, p, dZ: fn(dZ, attention_head_forward(p["X"], p["Wq"], p["Wk"], p["Wv"],
-                                                         p["mask"])[1]),
+    call=lambda fn, p, dVbar: fn(dVbar, attention_head_forward(p["X"], p["Wq"], p["Wk"], p["Wv"],
+                                                               p["mask"])[1]),
     cases=_head_cases,
     mistakes=(
         Mistake(lambda p, d: _head_grads(p, d, axis=-1), "axis", """

@@ -1,8 +1,8 @@
 """Chapter 9 exercises: the transformer block's backward in PyTorch's row layout (B, T, d).
 
     split (B, T, d) -> (B, h, T, d_k)     its backward is the merge: transpose back, then reshape
-    R = X + Z W_O^T + b_O                 dX = dR (identity path), dZ = dR W_O,
-                                          dW_O = sum_{b,t} dR_bt^T Z_bt, db_O = sum_{b,t} dR_bt
+    R = X + Vbar W_O^T + b_O              dX = dR (identity path), dVbar = dR W_O,
+                                          dW_O = sum_{b,t} dR_bt^T Vbar_bt, db_O = sum_{b,t} dR_bt
     the whole block, end to end:          dR = dY + LN_2^T MLP^T dY,  dX = dR + LN_1^T MHA^T dR
 
 Derived in: chapters/09_transformer_block.ipynb
@@ -65,38 +65,38 @@ SPLIT = Exercise(
 
 
 def _projection_cases(rng):
-    return [Case({"X": rng.normal(size=(b, t, d)), "Z": rng.normal(size=(b, t, d)),
+    return [Case({"X": rng.normal(size=(b, t, d)), "Vbar": rng.normal(size=(b, t, d)),
                   "W_O": rng.normal(size=(d, d)), "b_O": rng.normal(size=d)}, batch=b)
             for b, t, d in [(2, 4, 6), (1, 3, 4), (3, 2, 5), (2, 1, 3)]]
 
 
-def _projection_grads(p, dR, *, identity=True, bias_axes=(0, 1), dZ_transposed=False,
+def _projection_grads(p, dR, *, identity=True, bias_axes=(0, 1), dVbar_transposed=False,
                       dW_transposed=False):
-    """(dX, dZ, dW_O, db_O) of R = X + Z W_O^T + b_O, or a typical mistake's, from the keywords."""
-    Z, W = p["Z"], p["W_O"]
+    """(dX, dVbar, dW_O, db_O) of R = X + Vbar W_O^T + b_O, or a typical mistake's, from the keywords."""
+    Vbar, W = p["Vbar"], p["W_O"]
     d = W.shape[0]
-    flat_dR, flat_Z = dR.reshape(-1, d), Z.reshape(-1, d)
-    dW = flat_Z.T @ flat_dR if dW_transposed else flat_dR.T @ flat_Z
-    dZ = dR @ W.T if dZ_transposed else dR @ W
-    return (dR if identity else np.zeros_like(dR)), dZ, dW, dR.sum(axis=bias_axes)
+    flat_dR, flat_Vbar = dR.reshape(-1, d), Vbar.reshape(-1, d)
+    dW = flat_Vbar.T @ flat_dR if dW_transposed else flat_dR.T @ flat_Vbar
+    dVbar = dR @ W.T if dVbar_transposed else dR @ W
+    return (dR if identity else np.zeros_like(dR)), dVbar, dW, dR.sum(axis=bias_axes)
 
 
 PROJECTION = Exercise(
-    name="output_projection_residual", signature="output_backward(dR, Z, W_O) -> dX, dZ, dW_O, db_O",
-    returns="(dX, dZ, dW_O, db_O): dX and dZ with the shape (B, T, d) of X and Z, dW_O (d, d), "
+    name="output_projection_residual", signature="output_backward(dR, Vbar, W_O) -> dX, dVbar, dW_O, db_O",
+    returns="(dX, dVbar, dW_O, db_O): dX and dVbar with the shape (B, T, d) of X and Vbar, dW_O (d, d), "
             "db_O (d,)",
-    forward=lambda X, Z, W_O, b_O: X + Z @ W_O.T + b_O,
+    forward=lambda X, Vbar, W_O, b_O: X + Vbar @ W_O.T + b_O,
     cases=_projection_cases,
     mistakes=(
         Mistake(lambda p, d: _projection_grads(p, d, identity=False), "residual",
                 "the residual's identity path is missing. R = X + O, and the addition passes "
                 "dR to both of its inputs unchanged: dX = dR."),
-        Mistake(lambda p, d: _projection_grads(p, d, dZ_transposed=True), "transpose",
-                "dZ = dR W_O, not dR W_O^T: the forward multiplies by W_O^T, so the backward "
+        Mistake(lambda p, d: _projection_grads(p, d, dVbar_transposed=True), "transpose",
+                "dVbar = dR W_O, not dR W_O^T: the forward multiplies by W_O^T, so the backward "
                 "multiplies by W_O (W_O is square, so the shapes cannot tell)."),
         Mistake(lambda p, d: _projection_grads(p, d, dW_transposed=True), "transpose",
                 "that is the transpose of dW_O. W_O has shape (d_out, d_in) = (d, d), and "
-                "dW_O = sum over b, t of dR_bt^T Z_bt (dR first), as for torch.nn.Linear."),
+                "dW_O = sum over b, t of dR_bt^T Vbar_bt (dR first), as for torch.nn.Linear."),
         Mistake(lambda p, d: _projection_grads(p, d, bias_axes=0), "batch_sum",
                 "db_O is summed over the batch only. b_O is added to every token of every "
                 "sequence, so its gradient sums dR over both B and T: dR.sum(axis=(0, 1))."),

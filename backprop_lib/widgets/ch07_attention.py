@@ -81,10 +81,10 @@ class AttentionView:
         """Redraw for the query at position `query` (1..T); returns None (interact prints it)."""
         j = query - 1  # the 0-based column of that query
         m = causal_mask(self.T) if causal else None
-        Z, cache = attention_head_forward(self.X, wq_scale * self.W["Wq"], self.W["Wk"],
-                                          self.W["Wv"], m)
+        Vbar, cache = attention_head_forward(self.X, wq_scale * self.W["Wq"], self.W["Wk"],
+                                             self.W["Wv"], m)
         A = cache["A"][0]
-        out = self.letters[Z[0].argmax(axis=0)]
+        out = self.letters[Vbar[0].argmax(axis=0)]
         self.heat.set_data(A)
         self.frame.set_x(j - 0.5)
         self.ax1.set_title(f"A with W_q x {wq_scale:.2f}")

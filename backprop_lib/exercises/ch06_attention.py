@@ -1,7 +1,7 @@
 """Chapter 6 exercises: attention, one piece at a time (one key or value per column).
 
-    vbar = V alpha       dV = dvbar alpha^T       V (d, n), alpha (n,), vbar (d,): the weighted mean
-    s = K^T q            dK = q ds^T              q (d,), K (d, n), s (n,)
+    vbar = V alpha       dV = dvbar alpha^T       V (d, T), alpha (T,), vbar (d,): the weighted mean
+    s = K^T q            dK = q ds^T              q (d,), K (d, T), s (T,)
                          dq = K ds   (a sum over the keys)
 
 Derived in: chapters/06_attention_components.ipynb
@@ -14,7 +14,7 @@ import numpy as np
 from ..activations import softmax
 from ._checker import Case, Exercise, Mistake
 
-_DN = [(3, 4), (2, 2), (4, 1), (2, 5)]  # (d, n): the chapter's sizes, square, one key, wide
+_DN = [(3, 4), (2, 2), (4, 1), (2, 5)]  # (d, T): the chapter's sizes, square, one key, wide
 
 
 def _score_cases(rng):
@@ -23,7 +23,7 @@ def _score_cases(rng):
 
 KEYS = Exercise(
     name="keys_gradient", signature="keys_backward(ds, q, K) -> dK",
-    returns="dK = dL/dK with the shape (d, n) of K: column j is ds_j q",
+    returns="dK = dL/dK with the shape (d, T) of K: column j is ds_j q",
     forward=lambda q, K: q @ K, cases=_score_cases,
     mistakes=(
         Mistake(lambda p, d: (p["K"] * d,), "wrong_factor", """
@@ -52,7 +52,7 @@ def _value_cases(rng):
 
 VALUES = Exercise(
     name="values_gradient", signature="values_backward(dvbar, alpha) -> dV",
-    returns="dV = dL/dV with the shape (d, n) of V: column j is alpha_j dvbar",
+    returns="dV = dL/dV with the shape (d, T) of V: column j is alpha_j dvbar",
     forward=lambda V, alpha: V @ alpha, cases=_value_cases,
     mistakes=(
         Mistake(lambda p, d: (np.tile(d[:, None], (1, p["V"].shape[1])),), "weights", """

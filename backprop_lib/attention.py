@@ -144,8 +144,8 @@ def softmax_branches(s):
 def query_update_as_written(dq, x1) -> np.ndarray:
     """The source program's step for Wq = [W | b]: NOT the gradient (kept to reproduce it).
 
-    With g = dq = dL/dq_1 and x_j1 entry j of the input x_1, entry (i, j) of the weight step is
-    g_j x_j1 for every row i, where the gradient's is g_i x_j1. Julia: dQ = dq' .* x[1:end-1]'
+    With g = dq = dL/dq_1 and x_m1 entry m of the input x_1, entry (i, m) of the weight step is
+    g_m x_m1 for every row i, where the gradient's is g_i x_m1. Julia: dQ = dq' .* x[1:end-1]'
     (element-wise product of two rows), broadcast over the rows of W. The bias column gets g,
     which is right. Only runs when W is square, D_in = d (as in Julia).
     dq (d,), x1 = x̃_1 = (x_1, 1) (d + 1,) ending in 1 -> (d, d + 1).

@@ -404,7 +404,7 @@ MISTAKES = [
     ("network_backward", lambda x, y, p: network_backward(x, y, p, dsigma="none"), "local",
      ["a1 (1 - a1)"]),
     ("network_backward", lambda x, y, p: network_backward(x, y, p, transpose=True), "transpose",
-     ["the transpose", "shape (H, D) of W1"]),
+     ["the transpose", "shape (H, D_in) of W1"]),
     ("network_backward",  # only dW1 transposed: named all the same
      lambda x, y, p: (network_backward(x, y, p)[0].T, *network_backward(x, y, p)[1:]), "transpose",
      ["the transpose"]),

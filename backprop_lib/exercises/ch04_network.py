@@ -4,7 +4,7 @@
     hidden delta:  delta1 = a1 (1 - a1) * (W2^T delta2)            a1 = sigma(z1), W2 (D_out, H)
     softmax + cross-entropy, batch mean:  dz = (softmax(z) - y) / N   z, y (D_out, N), y one-hot
     the whole batched backward of the network (build it):
-        delta2 = J^T (a2 - y) / N,  delta1 = a1 (1 - a1) * (W2^T delta2)      x (D, N), y (D_out, N)
+        delta2 = J^T (a2 - y) / N,  delta1 = a1 (1 - a1) * (W2^T delta2)      x (D_in, N), y (D_out, N)
         dW1 = delta1 x^T,  db1 = delta1 summed over the columns,  dW2 = delta2 a1^T,  db2 likewise
 
 Derived in: chapters/04_network_by_hand.ipynb
@@ -194,7 +194,7 @@ NETWORK_BACKWARD = Exercise(
             sigmoid: multiply element-wise by a1 (1 - a1)."""),
         Mistake(lambda p, d: _network_grads(p, d, transpose=True), "transpose", """
             you computed x delta1^T (and a1 delta2^T), the transpose: dW1 = delta1 x^T has the
-            shape (H, D) of W1, row j collecting the weights into hidden neuron j (the index w_jk
+            shape (H, D_in) of W1, row j collecting the weights into hidden neuron j (the index w_jk
             puts the receiving neuron j first)."""),
         Mistake(lambda p, d: _network_grads(p, d, bias_axis=0), "bias_axis", """
             you summed delta over axis 0, the neurons. The examples are the columns (axis 1): a bias is

@@ -31,15 +31,15 @@ _TEX = {"a0": "a^0_{%d}", "z1": "z^1_{%d}", "a1": "a^1_{%d}", "z2": "z^2_{%d}", 
 
 def _sizes(sizes) -> tuple[int, int, int]:
     if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
-        raise TypeError(f"sizes must be a tuple (D, H, D_out) of layer sizes, "
+        raise TypeError(f"sizes must be a tuple (D_in, H, D_out) of layer sizes, "
                         f"got {type(sizes).__name__} {sizes!r}")
     if len(sizes) != 3:
-        raise ValueError(f"sizes must have 3 entries (D, H, D_out), got {len(sizes)}: {tuple(sizes)!r}")
+        raise ValueError(f"sizes must have 3 entries (D_in, H, D_out), got {len(sizes)}: {tuple(sizes)!r}")
     return tuple(as_count(n, f"sizes[{i}]", minimum=1) for i, n in enumerate(sizes))
 
 
 def network_layout(sizes=(3, 4, 2)) -> dict:
-    """{node: (x, y)} for a (D, H, D_out) network; each column is centred on y = 0."""
+    """{node: (x, y)} for a (D_in, H, D_out) network; each column is centred on y = 0."""
     D, H, D_out = _sizes(sizes)
     pos = {}
     for layer, n in (("a0", D), ("z1", H), ("a1", H), ("z2", D_out), ("a2", D_out)):
@@ -69,7 +69,7 @@ def draw_network(sizes=(3, 4, 2), ax=None, *, title: str | None = None, highligh
     highlight   : edges and/or nodes to draw thick in ``highlight_color``.
     node_text   : {node: str} written beside a node (values, deltas).
     edge_text   : {edge: str} written on an edge (weights, gradients).
-    edge_values : {"W1": (H, D), "W2": (D_out, H)} arrays; edge width ~ |value| (largest = 5 pt),
+    edge_values : {"W1": (H, D_in), "W2": (D_out, H)} arrays; edge width ~ |value| (largest = 5 pt),
                   colour by sign (blue positive, red negative). Gradients look good here.
     edge_text_at: where along its edge (0 = start, 1 = end) an edge text sits, written along
                   the edge (rotated), so that each label is clearly on its own edge even where
@@ -101,7 +101,7 @@ def _edge_values(sizes, edge_values):
     if edge_values is None:
         return None
     if not isinstance(edge_values, dict) or set(edge_values) - {"W1", "W2"}:
-        raise ValueError("edge_values must be a dict with keys among 'W1' (H, D) and 'W2' (D_out, H)")
+        raise ValueError("edge_values must be a dict with keys among 'W1' (H, D_in) and 'W2' (D_out, H)")
     want = {"W1": (sizes[1], sizes[0]), "W2": (sizes[2], sizes[1])}
     edge_values = {k: as_float_array(v, f"edge_values[{k!r}]") for k, v in edge_values.items()}
     for k, v in edge_values.items():

@@ -4,8 +4,8 @@ The loss is a choice (``loss=``): "squared_error" (the worked example's) or "cro
 L = -sum_j y_j log a2_j, whose delta2 = a2 - y (the softmax Jacobian cancels; chapter 4).
 
 Column convention, as in the notes: w^l_jk connects neuron k of layer l-1 to neuron j of
-layer l, so W1 has shape (H, D) and W2 has shape (D_out, H); an input is a vector (D,) or a batch
-of N columns (D, N). For a batch the loss is the mean over examples of the per-example loss.
+layer l, so W1 has shape (H, D_in) and W2 has shape (D_out, H); an input is a vector (D_in,) or a
+batch of N columns (D_in, N). For a batch the loss is the mean over examples of the per-example loss.
 
 Backward, with delta^l = dL/dz^l:
     delta2 = J_softmax^T (a2 - y)            dW2 = delta2 a1^T    db2 = delta2
@@ -48,8 +48,9 @@ def example() -> dict:
     return {"x": np.array([1.0, 0.5, -1.0]), "y": np.array([1.0, 0.0]), "params": params}
 
 
-# The shapes every function of this module checks at its door: W1 (H, D): row j holds the
-# weights into hidden neuron j; W2 (D_out, H); an input is a column (D,) or N columns (D, N).
+# The shapes every function of this module checks at its door: W1 (H, D_in): row j holds the
+# weights into hidden neuron j; W2 (D_out, H); an input is a column (D_in,) or N columns (D_in, N).
+# (The signatures below write D_in as plain D, and their error messages name it so.)
 _PARAMS = dict_of(f"a dict with keys {PARAM_NAMES}", W1="H D", b1="H", W2="D_out H", b2="D_out")
 _CACHE = dict_of("the dict returned by forward", a0="D N?", a1="H N?", a2="D_out N?")
 
@@ -63,7 +64,7 @@ def _col(b, x):
 def forward(x, params) -> dict:
     """Forward pass; returns the cache {a0, z1, a1, z2, a2, params} that backward needs.
 
-    x: (D,) or (D, N). z1, a1: (H,) or (H, N). z2, a2: (D_out,) or (D_out, N).
+    x: (D_in,) or (D_in, N). z1, a1: (H,) or (H, N). z2, a2: (D_out,) or (D_out, N).
     """
     p, a0 = params, x
     z1 = p["W1"] @ a0 + _col(p["b1"], a0)

@@ -14,7 +14,8 @@ __all__ = ["TwoLayerNet"]
 class TwoLayerNet:
     """a2 = softmax(sigmoid(x W1^T + b1) W2^T + b2, dim=1), built from the layers of functions.py.
 
-    W1 (H, D), b1 (H,), W2 (D_out, H), b2 (D_out,) become leaf Tensors with requires_grad=True; x is (N, D).
+    W1 (H, D_in), b1 (H,), W2 (D_out, H), b2 (D_out,) become leaf Tensors with requires_grad=True;
+    x is (N, D_in).
     """
 
     def __init__(self, W1, b1, W2, b2):

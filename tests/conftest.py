@@ -76,8 +76,26 @@ HEAVY_FIRST = ["tests/test_widgets.py", "tests/test_properties.py", "tests/test_
 
 
 def pytest_collection_modifyitems(items):  # pluggy passes only the hook arguments named here
+    """A widget probe after the last cell of each chapter with widgets (tests/widget_probe.py),
+    then the files in the order of HEAVY_FIRST. Runs before -k/-m deselect (a conftest's hook
+    is called before pytest's own), so the probes are selected like any other item."""
+    from widget_probe import add_probes
+
+    items[:] = add_probes(items)
+
     def rank(item):
         path = item.nodeid.split("::")[0]
         return next((i for i, p in enumerate(HEAVY_FIRST) if path.startswith(p)), len(HEAVY_FIRST))
 
     items.sort(key=rank)  # stable: the order inside a file (a notebook's cells) is kept
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_after_deselection(config, items):
+    """After -k/-m/--deselect: a chapter whose probe runs in nbval's kernel does not also run
+    tests/test_widgets.py's stand-alone probe (which executes the chapter a second time)."""
+    from widget_probe import drop_duplicates
+
+    dupes = drop_duplicates(items)
+    if dupes:
+        config.hook.pytest_deselected(items=dupes)

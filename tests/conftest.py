@@ -70,8 +70,10 @@ def built_book():
 
 
 # Longest files first (measured), so that the two xdist workers (--dist loadfile) finish
-# together: a long file started last would leave the other worker idle while it runs.
-HEAVY_FIRST = ["tests/test_widgets.py", "tests/test_properties.py", "tests/test_site_a.py",
+# together: a long file started last would leave the other worker idle while it runs. xdist hands
+# each worker two files at the start (gw0 the 1st and 3rd, gw1 the 2nd and 4th): each worker
+# first runs a file that needs no book (the build is still running), then its half of the site.
+HEAVY_FIRST = ["tests/test_properties.py", "chapters/08_deep_networks.ipynb", "tests/test_site_a.py",
                "tests/test_site_b.py", "chapters/"]
 
 

@@ -73,8 +73,11 @@ def built_book():
 # together: a long file started last would leave the other worker idle while it runs. xdist hands
 # each worker two files at the start (gw0 the 1st and 3rd, gw1 the 2nd and 4th): each worker
 # first runs a file that needs no book (the build is still running), then its half of the site.
+# The files that wait most (test_tooling on its pytest subprocesses, test_widgets on the kernels
+# it starts) come next, so that the run ends with short files on both workers.
 HEAVY_FIRST = ["tests/test_properties.py", "chapters/08_deep_networks.ipynb", "tests/test_site_a.py",
-               "tests/test_site_b.py", "chapters/"]
+               "tests/test_site_b.py", "tests/test_tooling.py", "tests/test_widgets.py",
+               "tests/test_exercises.py", "chapters/"]
 
 
 def pytest_collection_modifyitems(items):  # pluggy passes only the hook arguments named here

@@ -70,14 +70,37 @@ def built_book():
 
 
 # Longest files first (measured), so that the two xdist workers (--dist loadfile) finish
-# together: a long file started last would leave the other worker idle while it runs.
-HEAVY_FIRST = ["tests/test_widgets.py", "tests/test_properties.py", "tests/test_site_a.py",
-               "tests/test_site_b.py", "chapters/"]
+# together: a long file started last would leave the other worker idle while it runs. xdist hands
+# each worker two files at the start (gw0 the 1st and 3rd, gw1 the 2nd and 4th): each worker
+# first runs a file that needs no book (the build is still running), then its half of the site.
+# The files that wait most (test_tooling on its pytest subprocesses, test_widgets on the kernels
+# it starts) come next, so that the run ends with short files on both workers.
+HEAVY_FIRST = ["tests/test_properties.py", "chapters/08_deep_networks.ipynb", "tests/test_site_a.py",
+               "tests/test_site_b.py", "tests/test_tooling.py", "tests/test_widgets.py",
+               "tests/test_exercises.py", "chapters/"]
 
 
 def pytest_collection_modifyitems(items):  # pluggy passes only the hook arguments named here
+    """A widget probe after the last cell of each chapter with widgets (tests/widget_probe.py),
+    then the files in the order of HEAVY_FIRST. Runs before -k/-m deselect (a conftest's hook
+    is called before pytest's own), so the probes are selected like any other item."""
+    from widget_probe import add_probes
+
+    items[:] = add_probes(items)
+
     def rank(item):
         path = item.nodeid.split("::")[0]
         return next((i for i, p in enumerate(HEAVY_FIRST) if path.startswith(p)), len(HEAVY_FIRST))
 
     items.sort(key=rank)  # stable: the order inside a file (a notebook's cells) is kept
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_after_deselection(config, items):
+    """After -k/-m/--deselect: a chapter whose probe runs in nbval's kernel does not also run
+    tests/test_widgets.py's stand-alone probe (which executes the chapter a second time)."""
+    from widget_probe import drop_duplicates
+
+    dupes = drop_duplicates(items)
+    if dupes:
+        config.hook.pytest_deselected(items=dupes)

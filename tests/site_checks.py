@@ -47,11 +47,17 @@ pytestmark = pytest.mark.browser
 
 # What `from site_checks import *` gives a test_site_* module: the marker, the fixtures and the
 # per-page checks (each module parametrizes them on its pages with parametrize_pages).
+# The order of the checks: a module runs them in this order (each on all its pages, every page
+# kept open by `visit`). Each check switches the theme it needs itself, but the two that need
+# dark mode come last and in this order: the axe test leaves its page dark, so the dark-mode
+# test finds it dark and switches back (a theme switch restyles the whole page: 0.3-0.7 s on a
+# long chapter).
 __all__ = ["pytestmark", "browser", "server", "visit", "test_page_loads_cleanly_offline",
-           "test_dark_mode_screenshot_and_opaque_figures", "test_chapter_has_launch_buttons",
+           "test_page_is_light_and_math_is_quick", "test_chapter_has_launch_buttons",
            "test_widgets_have_state_render_and_say_where_they_are_live",
-           "test_headings_in_order_and_images_described", "test_page_is_light_and_math_is_quick",
-           "test_axe_finds_no_serious_violation_in_light_or_dark_mode"]
+           "test_headings_in_order_and_images_described",
+           "test_axe_finds_no_serious_violation_in_light_or_dark_mode",
+           "test_dark_mode_screenshot_and_opaque_figures"]
 
 # axe-core, fetched with the site's assets (tools/fetch_assets.py TEST_PACKAGES) but kept out of
 # the site: the test injects it into each page.
@@ -253,7 +259,7 @@ def test_page_is_light_and_math_is_quick(visit, page_path):
 
 def test_dark_mode_screenshot_and_opaque_figures(visit, page_path):
     v = visit(page_path)
-    mode = v.switch_theme("dark")
+    mode = v.switch_theme("dark")  # no click when the axe test, just before, left the page dark
     assert mode == "dark", f"the theme switch did not reach dark mode (data-theme={mode!r})"
     # a figure with a transparent background shows black text on the dark page: illegible
     transparent = v.page.evaluate("""() => {
@@ -424,7 +430,7 @@ def test_axe_finds_no_serious_violation_in_light_or_dark_mode(visit, page_path):
             line = (f"{page_path} ({mode}): {f['rule']} [{f['impact']}] {f['help']}\n"
                     f"    at {f['target']}: {f['html']}")
             (serious if f["impact"] in AXE_FAILS_ON else minor).append(line)
-    assert v.switch_theme("light") == "light"
+    # left dark: test_dark_mode_screenshot_and_opaque_figures, next, checks the way back to light
     for line in minor:
         warnings.warn(f"axe: {line}", stacklevel=1)
     assert not serious, "axe-core found accessibility violations:\n" + "\n".join(serious)

@@ -11,11 +11,15 @@ checkboxes: both values), one at a time and then all at once, and every update i
 * a picture shown without alt text (an image/png output, or an <img> without alt) is recorded
   as an error: a screen reader would meet an unlabelled image.
 
+In `make test` the chapter is not executed a second time: nbval has just run it in a kernel for
+its stored outputs, and tests/widget_probe.py runs ``probe`` (below) in that kernel.
+
 Optionally it also times ``latency_samples`` programmatic slider changes per widget: the time
 from setting ``slider.value`` until the update (the function and the inline figure redraw,
 i.e. rendering the PNG) has returned.
 
-Used by tests/test_widgets.py and tools/bench.py. On the command line:
+Used by tests/widget_probe.py (in nbval's kernel, after a chapter's last cell), by
+tests/test_widgets.py and by tools/bench.py. On the command line:
 
     .venv/bin/python tools/widget_driver.py chapters/04_network_by_hand.ipynb [--latency 50]
 """
@@ -54,15 +58,34 @@ def drive(path, latency_samples: int = 0, timeout: int = 300) -> list[dict]:
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "code":
                 _run(kc, cell.source, f"{path.name} cell {i}", timeout)
-        text = _run(kc, PROGRAM.read_text() + f"\nwidget_probe({int(latency_samples)})\n",
-                    f"{path.name} widget probe", timeout)
+        return probe(kc, path.name, latency_samples, timeout)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def probe(kc, where: str, latency_samples: int = 0, timeout: float = 300) -> list[dict]:
+    """Probe the widgets of a kernel that has run all the cells of a chapter (drive()'s own
+    kernel, or nbval's in `make test`: tests/widget_probe.py); one dict per interact."""
+    text = _run(kc, PROGRAM.read_text() + f"\nwidget_probe({int(latency_samples)})\n",
+                f"{where} widget probe", timeout)
     for line in text.splitlines():
         if line.startswith(MARK):
             return json.loads(line[len(MARK):])
-    raise RuntimeError(f"widget probe printed no report for {path.name}: {text[-2000:]}")
+    raise RuntimeError(f"widget probe printed no report for {where}: {text[-2000:]}")
+
+
+def failures(report: list[dict], where: str) -> list[str]:
+    """What a probe's report shows wrong: no live widget, a control moved fewer than twice, an
+    exception, a numpy warning or a picture without alt text in an update (empty: all good)."""
+    if not report:
+        return [f"{where} calls interact(...) but the driver found no live widget"]
+    out = []
+    for w in report:
+        if w["updates"] < 2 * len(w["controls"]):  # each control moved at least twice
+            out.append(f"{w['function']}: {w['updates']} updates for {len(w['controls'])} controls")
+        out += [f"{w['function']} {e}" for e in w["errors"] + w["warnings"]]
+    return out
 
 
 def _run(kc, code: str, where: str, timeout: float) -> str:

@@ -28,13 +28,9 @@ import pytest
 from common import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
-from widget_driver import drive, failures, probe  # noqa: E402
+from widget_driver import drive, failures, probe, uses_widgets  # noqa: E402
 
 NAME = "test_every_widget_survives_the_ends_of_every_slider"  # the test it was in tests/test_widgets.py
-
-
-def uses_widgets(nb) -> bool:
-    return any(c.cell_type == "code" and "interact(" in c.source for c in nb.cells)
 
 
 class WidgetProbe(pytest.Item):

@@ -105,13 +105,14 @@ def _run(kc, code: str, where: str, timeout: float) -> str:
     return "".join(out)
 
 
+def uses_widgets(nb) -> bool:
+    """Whether a notebook (nbformat) has a code cell that calls interact(...)."""
+    return any(c.cell_type == "code" and "interact(" in c.source for c in nb.cells)
+
+
 def chapters_with_widgets() -> list[Path]:
-    out = []
-    for p in sorted((ROOT / "chapters").glob("*.ipynb")):
-        nb = nbformat.read(p, as_version=4)
-        if any(c.cell_type == "code" and "interact(" in c.source for c in nb.cells):
-            out.append(p)
-    return out
+    return [p for p in sorted((ROOT / "chapters").glob("*.ipynb"))
+            if uses_widgets(nbformat.read(p, as_version=4))]
 
 
 def main(argv=None) -> int:
